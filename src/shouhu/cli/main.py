@@ -1,0 +1,326 @@
+"""The ``shouhu`` command line. Thin: parse, call a service, shape the answer.
+
+Every command that reports something takes ``--json``; failures exit non-zero with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shouhu.errors import ShouhuError
+from shouhu.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="shouhu",
+    help="shouhu (守护): customer operations for life insurers. 寿险客户经营平台。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no_args_is_help=True)
+model_app = typer.Typer(help="Canonical data model. 标准数据模型。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(model_app, name="model")
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _fail(e: ShouhuError) -> None:
+    err.print(f"[red]error[/red] [{e.code}]: {e.message}", highlight=False, markup=True)
+    raise typer.Exit(code=2 if e.code in ("unknown_name", "config_error", "mapping_error") else 1)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except ShouhuError as e:
+        _fail(e)
+        raise  # unreachable: _fail always raises
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as progress:
+        yield progress
+
+
+def _warehouse(settings: Settings) -> Any:
+    from shouhu.storage.warehouse import Warehouse
+
+    return Warehouse(settings.warehouse)
+
+
+# -- synth ---------------------------------------------------------------------------------------
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the book into.")],
+    customers: Annotated[int, typer.Option(help="Number of people in the book.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    bad_share: Annotated[float, typer.Option(help="Share of deliberately bad rows.")] = 0.01,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a synthetic book of business: one extract per channel, a manifest and the ground truth."""
+    from shouhu.synth import SynthConfig, generate_book
+
+    summary = guarded(lambda: generate_book(out_dir, SynthConfig(customers=customers, seed=seed,
+                                                                 bad_row_share=bad_share)))
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    if as_json:
+        _print_json(manifest)
+        return
+    table = Table(title=f"synthetic book → {out_dir}  (合成数据)")
+    for col in ("extract", "source", "entity", "rows", "bad rows"):
+        table.add_column(col, justify="right" if "rows" in col else "left")
+    for item in manifest["extracts"]:
+        table.add_row(item["path"], item["source"], item["entity"], f"{item['rows']:,}", str(item.get("bad_rows", 0)))
+    out.print(table)
+    del summary
+
+
+# -- ingest --------------------------------------------------------------------------------------
+def _ingest_planned(planned: list[Any], settings: Settings, encoding: str | None, show: bool) -> list[Any]:
+    from shouhu.ingest import ingest_file
+
+    results = []
+    with _warehouse(settings) as wh, _progress(show) as progress:
+        for item in planned:
+            task = progress.add_task(f"{item.mapping.source}/{item.path.name}", total=item.rows_hint) \
+                if progress else None
+
+            def advance(n: int, task: Any = task) -> None:
+                if progress is not None:
+                    progress.advance(task, n)
+
+            results.append(ingest_file(wh, item.path, item.mapping, item.extract, encoding=encoding,
+                                       chunk_rows=settings.ingest_chunk_rows, progress=advance))
+    from shouhu.storage.serving import publish_ingest_results
+
+    _migrate(settings)
+    publish_ingest_results(settings.serving, [r.to_dict() for r in results])
+    return results
+
+
+def _results_table(results: list[Any]) -> Table:
+    table = Table(title="ingest 数据加载")
+    for col in ("file", "source", "entity", "status", "rows in", "loaded", "quarantined", "seconds"):
+        table.add_column(col, justify="right" if col in ("rows in", "loaded", "quarantined", "seconds") else "left")
+    for r in results:
+        table.add_row(r.file, r.source, r.entity, r.status, f"{r.rows_in:,}", f"{r.rows_loaded:,}",
+                      f"[yellow]{r.rows_quarantined:,}[/yellow]" if r.rows_quarantined else "0", f"{r.seconds:.2f}")
+    total_in = sum(r.rows_in for r in results)
+    table.add_row("[b]total[/b]", "", "", "", f"{total_in:,}", f"{sum(r.rows_loaded for r in results):,}",
+                  f"{sum(r.rows_quarantined for r in results):,}", f"{sum(r.seconds for r in results):.2f}")
+    return table
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file, a folder of one source's files, or a book folder with manifest.json.")],
+    source: Annotated[str | None, typer.Option(help="Source name (see 'shouhu sources') or a mapping .toml path.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Canonical entity, when the file name does not tell.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding; default: the mapping's, else detected.")] = None,
+    mapping_dir: Annotated[Path | None, typer.Option(help="Folder of your own mapping files.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load extracts into the warehouse. Bad rows are quarantined with file, row, field and reason."""
+    from shouhu.ingest import files_for_source, load_mapping, plan_book
+    from shouhu.ingest.load import PlannedFile
+    from shouhu.ingest.readers import count_rows_hint
+
+    settings = get_settings()
+    mapping_dir = mapping_dir or settings.data_dir / "mappings"
+
+    def plan() -> list[PlannedFile]:
+        if source is None:
+            return plan_book(path, mapping_dir)
+        mapping = load_mapping(source, mapping_dir)
+        if entity:
+            pairs = [(path, mapping.extract(entity))]
+        else:
+            pairs = files_for_source(path, mapping)
+        from shouhu.ingest.mapping import file_format
+
+        return [PlannedFile(p, mapping, x, count_rows_hint(p, file_format(p, x.format)) if p.is_file() else None)
+                for p, x in pairs]
+
+    results = guarded(lambda: _ingest_planned(plan(), settings, encoding, show=not as_json))
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        out.print(_results_table(results))
+        quarantined = sum(r.rows_quarantined for r in results)
+        if quarantined:
+            out.print(f"{quarantined:,} rows quarantined — see them with [b]shouhu quarantine[/b] (已隔离的问题行)")
+
+
+# -- status and quarantine -------------------------------------------------------------------------
+def _status_rows(settings: Settings) -> list[dict[str, Any]]:
+    from shouhu.ingest.load import FILE_TABLE
+
+    with _warehouse(settings) as wh:
+        if not wh.has_table(FILE_TABLE):
+            return []
+        rows = wh.query(
+            f"SELECT source, COUNT(*), SUM(rows_in), SUM(rows_loaded), SUM(rows_quarantined), MAX(loaded_at) "
+            f"FROM {FILE_TABLE} GROUP BY source ORDER BY source"
+        )
+    keys = ("source", "files", "rows_in", "rows_loaded", "rows_quarantined", "last_load")
+    return [dict(zip(keys, (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5]), strict=True)) for r in rows]
+
+
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """What is loaded, per source: files, rows in, loaded, quarantined, last load time."""
+    settings = get_settings()
+    rows = guarded(lambda: _status_rows(settings))
+    if as_json:
+        _print_json({"warehouse": settings.warehouse, "sources": rows})
+        return
+    if not rows:
+        out.print(f"nothing loaded yet in {settings.warehouse} (尚未加载数据); try [b]shouhu demo[/b]")
+        return
+    table = Table(title=f"warehouse {settings.warehouse}")
+    for col in ("source", "files", "rows in", "loaded", "quarantined", "last load"):
+        table.add_column(col)
+    for r in rows:
+        last = r["last_load"].isoformat(sep=" ") if isinstance(r["last_load"], datetime) else str(r["last_load"])
+        table.add_row(r["source"], str(r["files"]), f"{r['rows_in']:,}", f"{r['rows_loaded']:,}",
+                      f"{r['rows_quarantined']:,}", last)
+    out.print(table)
+
+
+@app.command()
+def quarantine(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quarantined rows with file, row number, field and reason. Sensitive values are masked."""
+    from shouhu.ingest.load import QUARANTINE_TABLE
+    from shouhu.storage.warehouse import sql_literal
+
+    settings = get_settings()
+
+    def fetch() -> list[tuple[Any, ...]]:
+        with _warehouse(settings) as wh:
+            if not wh.has_table(QUARANTINE_TABLE):
+                return []
+            where = f"WHERE source = {sql_literal(source)}" if source else ""
+            return wh.query(f"SELECT source, file_name, row_number, field, reason, value FROM {QUARANTINE_TABLE} "
+                            f"{where} ORDER BY source, file_name, row_number, field LIMIT {int(limit)}")
+
+    rows = guarded(fetch)
+    keys = ("source", "file", "row", "field", "reason", "value")
+    if as_json:
+        _print_json([dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    table = Table(title="quarantine 隔离区")
+    for col in keys:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(v) for v in r))
+    out.print(table)
+
+
+@app.command()
+def sources(as_json: JsonOpt = False) -> None:
+    """The sources that have a mapping (shipped and your own), with their extracts."""
+    from shouhu.ingest import available_sources, load_mapping_file
+
+    settings = get_settings()
+    found = guarded(lambda: {n: load_mapping_file(p) for n, p in
+                             available_sources(settings.data_dir / "mappings").items()})
+    payload = [{"source": n, "zh": m.zh, "channel": m.channel, "mapping": str(m.path),
+                "extracts": {e: list(x.files) for e, x in m.extracts.items()}} for n, m in found.items()]
+    if as_json:
+        _print_json(payload)
+        return
+    table = Table(title="sources 数据源")
+    for col in ("source", "zh", "channel", "extracts", "mapping"):
+        table.add_column(col)
+    for p in payload:
+        table.add_row(p["source"], p["zh"], str(p["channel"]), ", ".join(p["extracts"]), p["mapping"])
+    out.print(table)
+
+
+# -- demo ------------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="Number of people in the synthetic book.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a synthetic book, ingest it channel by channel and print what was loaded and quarantined."""
+    from shouhu.ingest import plan_book
+    from shouhu.synth import SynthConfig, generate_book
+
+    settings = get_settings()
+    book = settings.data_dir / "book"
+    if not as_json:
+        out.print(f"generating {customers:,} customers into {book} (生成合成数据)…")
+    guarded(lambda: generate_book(book, SynthConfig(customers=customers, seed=seed)))
+    results = guarded(lambda: _ingest_planned(plan_book(book), settings, None, show=not as_json))
+    if as_json:
+        _print_json({"book": str(book), "warehouse": settings.warehouse, "files": [r.to_dict() for r in results]})
+        return
+    out.print(_results_table(results))
+    out.print(f"warehouse: {settings.warehouse}\nnext: [b]shouhu status[/b], [b]shouhu quarantine[/b]")
+
+
+# -- serving database and model docs -------------------------------------------------------------------
+def _migrate(settings: Settings, revision: str = "head") -> str:
+    from shouhu.storage.serving import upgrade
+
+    return upgrade(settings.serving, revision)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head", as_json: JsonOpt = False) -> None:
+    """Apply serving-database migrations (Alembic) up to REVISION."""
+    settings = get_settings()
+    current = guarded(lambda: _migrate(settings, revision))
+    if as_json:
+        _print_json({"serving": settings.serving, "revision": current})
+    else:
+        out.print(f"serving database {settings.serving} at revision {current}")
+
+
+@model_app.command("docs")
+def model_docs(
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the canonical data model as Markdown (zh/en names of every field)."""
+    from shouhu.model.docs import render_markdown
+
+    text = render_markdown()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

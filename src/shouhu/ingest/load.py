@@ -1,0 +1,231 @@
+"""Load extract files into the warehouse: atomic per file, idempotent, nothing lost.
+
+For each file: read it in chunks → validate each chunk → write good rows and quarantined rows to
+two staging tables → in ONE transaction, move both into ``src_<entity>`` and
+``ingest_quarantine`` and record the file in ``ingest_file``. A process killed at any point
+leaves either the whole file or nothing visible; the next run drops the stale staging tables and
+loads the file again. Files are identified by the SHA-256 of their bytes, so loading the same
+file twice (under any name) adds nothing. ``rows_in = rows_loaded + rows_quarantined`` always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from shouhu.errors import ShouhuError, SourceFileError
+from shouhu.ingest.mapping import ExtractMapping, SourceMapping, file_format, load_mapping
+from shouhu.ingest.readers import count_rows_hint, read_file
+from shouhu.ingest.validate import Problem, arrow_schema, validate_chunk
+from shouhu.storage.warehouse import Warehouse, quote_ident, sql_literal
+
+FILE_TABLE = "ingest_file"
+QUARANTINE_TABLE = "ingest_quarantine"
+FILE_SCHEMA = pa.schema([
+    ("file_id", pa.string()), ("source", pa.string()), ("entity", pa.string()), ("file_name", pa.string()),
+    ("file_path", pa.string()), ("file_bytes", pa.int64()), ("encoding", pa.string()),
+    ("rows_in", pa.int64()), ("rows_loaded", pa.int64()), ("rows_quarantined", pa.int64()),
+    ("loaded_at", pa.timestamp("us")), ("seconds", pa.float64()),
+])
+QUARANTINE_SCHEMA = pa.schema([
+    ("file_id", pa.string()), ("source", pa.string()), ("entity", pa.string()), ("file_name", pa.string()),
+    ("row_number", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("value", pa.string()),
+    ("raw_record", pa.string()),
+])
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    source: str
+    entity: str
+    file_id: str
+    status: str  # "loaded" | "skipped" (already loaded)
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: SHOUHU_FAULT_INJECT=<point> kills the process here."""
+    if os.environ.get("SHOUHU_FAULT_INJECT") == name:
+        os._exit(77)
+
+
+def ensure_ingest_tables(wh: Warehouse) -> None:
+    wh.ensure_table(FILE_TABLE, FILE_SCHEMA)
+    wh.ensure_table(QUARANTINE_TABLE, QUARANTINE_SCHEMA)
+
+
+def already_loaded(wh: Warehouse, file_id: str, source: str, entity: str) -> FileResult | None:
+    rows = wh.query(
+        f"SELECT file_name, rows_in, rows_loaded, rows_quarantined FROM {FILE_TABLE} "
+        f"WHERE file_id = {sql_literal(file_id)} AND source = {sql_literal(source)} "
+        f"AND entity = {sql_literal(entity)}"
+    )
+    if not rows:
+        return None
+    name, rows_in, loaded, quarantined = rows[0]
+    return FileResult(name, source, entity, file_id, "skipped", rows_in, loaded, quarantined, 0.0)
+
+
+def _problems_table(problems: list[Problem], file_id: str, source: str, entity: str, name: str) -> pa.Table:
+    return pa.Table.from_pydict({
+        "file_id": [file_id] * len(problems), "source": [source] * len(problems),
+        "entity": [entity] * len(problems), "file_name": [name] * len(problems),
+        "row_number": [p.row_number for p in problems], "field": [p.field for p in problems],
+        "reason": [p.reason for p in problems], "value": [p.value for p in problems],
+        "raw_record": [p.raw for p in problems],
+    }, schema=QUARANTINE_SCHEMA)
+
+
+def ingest_file(
+    wh: Warehouse,
+    path: Path,
+    mapping: SourceMapping,
+    extract: ExtractMapping | None = None,
+    *,
+    encoding: str | None = None,
+    as_of: date | None = None,
+    chunk_rows: int = 100_000,
+    progress: Progress | None = None,
+) -> FileResult:
+    """Load one file as one extract of one source. See the module docstring for the guarantees."""
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.is_file():
+        raise SourceFileError(f"{path}: no such file", file=str(path))
+    extract = extract or mapping.extract_for_file(path.name)
+    ent = extract.entity
+    source = mapping.source
+    file_id = file_sha256(path)
+    ensure_ingest_tables(wh)
+    previous = already_loaded(wh, file_id, source, ent.name)
+    if previous is not None:
+        return previous
+    fmt = file_format(path, extract.format)
+    enc = encoding or extract.encoding
+    stage, stage_q = f"_stage_{file_id[:16]}", f"_stageq_{file_id[:16]}"
+    for name in (stage, stage_q):  # left over by a run that died before its commit
+        wh.drop_table(name)
+    wh.ensure_table(stage, arrow_schema(ent))
+    wh.ensure_table(stage_q, QUARANTINE_SCHEMA)
+    rows_in = loaded = quarantined = 0
+    columns_checked = False
+    for chunk in read_file(path, fmt, encoding=enc, sheet=extract.sheet, chunk_rows=chunk_rows):
+        if not columns_checked and len(chunk.records.columns):
+            from shouhu.ingest.validate import check_columns
+
+            check_columns([str(c) for c in chunk.records.columns], extract, str(path))
+            columns_checked = True
+        result = validate_chunk(chunk, extract, source=source, file_id=file_id, as_of=as_of or date.today())
+        if result.rows.num_rows:
+            wh.write_table(stage, result.rows, append=True)
+        if result.problems:
+            wh.write_table(stage_q, _problems_table(result.problems, file_id, source, ent.name, path.name),
+                           append=True)
+        chunk_in = len(chunk.records) + len(chunk.broken)
+        rows_in += chunk_in
+        loaded += result.rows.num_rows
+        quarantined += result.rejected_rows
+        if progress:
+            progress(chunk_in)
+    if rows_in != loaded + quarantined:  # a bug, never a data problem
+        raise ShouhuError(f"{path}: accounting mismatch {rows_in} != {loaded} + {quarantined}")
+    _crash_point("after_stage")
+    wh.ensure_table(ent.table, arrow_schema(ent))
+    seconds = round(time.perf_counter() - started, 3)
+    record = {
+        "file_id": file_id, "source": source, "entity": ent.name, "file_name": path.name,
+        "file_path": str(path.resolve()), "file_bytes": path.stat().st_size, "encoding": enc,
+        "rows_in": rows_in, "rows_loaded": loaded, "rows_quarantined": quarantined,
+        "loaded_at": datetime.now().replace(microsecond=0).isoformat(sep=" "), "seconds": seconds,
+    }
+    _commit(wh, ent.table, stage, stage_q, [f.name for f in arrow_schema(ent)], record)
+    return FileResult(path.name, source, ent.name, file_id, "loaded", rows_in, loaded, quarantined, seconds)
+
+
+def _commit(wh: Warehouse, target: str, stage: str, stage_q: str, columns: list[str],
+            record: dict[str, object]) -> None:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    qcols = ", ".join(quote_ident(c) for c in QUARANTINE_SCHEMA.names)
+    fid = sql_literal(record["file_id"])
+    where_q = f"file_id = {fid} AND source = {sql_literal(record['source'])} AND entity = {sql_literal(record['entity'])}"
+    values = ", ".join(sql_literal(record[c]) for c in FILE_SCHEMA.names)
+    with wh.transaction() as tx:
+        tx.execute(f"DELETE FROM {quote_ident(target)} WHERE _file_id = {fid} "
+                   f"AND _source = {sql_literal(record['source'])}")
+        tx.execute(f"INSERT INTO {quote_ident(target)} ({cols}) SELECT {cols} FROM {quote_ident(stage)}")
+        tx.execute(f"DELETE FROM {QUARANTINE_TABLE} WHERE {where_q}")
+        tx.execute(f"INSERT INTO {QUARANTINE_TABLE} ({qcols}) SELECT {qcols} FROM {quote_ident(stage_q)}")
+        _crash_point("in_transaction")
+        tx.execute(f"INSERT INTO {FILE_TABLE} ({', '.join(FILE_SCHEMA.names)}) VALUES ({values})")
+        tx.execute(f"DROP TABLE {quote_ident(stage)}")
+        tx.execute(f"DROP TABLE {quote_ident(stage_q)}")
+
+
+def files_for_source(path: Path, mapping: SourceMapping) -> list[tuple[Path, ExtractMapping]]:
+    """A file, or every file in a folder that one of the source's extracts claims."""
+    if path.is_file():
+        return [(path, mapping.extract_for_file(path.name))]
+    if not path.is_dir():
+        raise SourceFileError(f"{path}: no such file or folder", file=str(path))
+    found = [(p, m) for p in sorted(path.iterdir()) if p.is_file()
+             for m in mapping.extracts.values() if m.matches(p.name)]
+    if not found:
+        patterns = {name: list(m.files) for name, m in mapping.extracts.items()}
+        raise SourceFileError(f"{path}: no file matches source {mapping.source!r} (patterns: {patterns})",
+                              file=str(path))
+    return found
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: Path
+    mapping: SourceMapping
+    extract: ExtractMapping
+    rows_hint: int | None
+
+
+def plan_book(book_dir: Path, mapping_dir: Path | None = None) -> list[PlannedFile]:
+    """The extracts of a generated (or hand-made) book, in its manifest's order."""
+    manifest_path = book_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise SourceFileError(f"{book_dir}: no manifest.json; load single files with "
+                              f"'shouhu ingest FILE --source NAME'", file=str(manifest_path))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise SourceFileError(f"{manifest_path}: not valid JSON: {e}", file=str(manifest_path)) from e
+    planned = []
+    mappings: dict[str, SourceMapping] = {}
+    for item in manifest.get("extracts", []):
+        source = item["source"]
+        if source not in mappings:
+            mappings[source] = load_mapping(source, mapping_dir)
+        mapping = mappings[source]
+        path = book_dir / item["path"]
+        planned.append(PlannedFile(path, mapping, mapping.extract(item["entity"]),
+                                   item.get("rows") or count_rows_hint(path, file_format(path))))
+    return planned

@@ -1,0 +1,205 @@
+"""Readers: turn one extract file into chunks of raw records with their row numbers.
+
+Every reader yields :class:`Chunk` objects: a DataFrame of the file's own columns (values as the
+file holds them: text for CSV/JSON, native types for Parquet/Excel) and the row number a user
+would see for each record (CSV/Excel: the line or sheet row, header = 1; JSON lines: the line;
+Parquet: 1-based row index). Records a reader cannot parse at all are returned as ``broken``
+rows so the loader can quarantine them instead of dropping them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shouhu.errors import EncodingError, SourceFileError
+
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass
+class Chunk:
+    records: pd.DataFrame
+    row_numbers: list[int]
+    # (row_number, reason, raw text) for records that could not be parsed into columns
+    broken: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or GB18030 (a superset of GBK and GB2312), else a best guess."""
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(candidate)().decode(head, final=len(head) < SNIFF_BYTES)
+            return candidate
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    if best is None:
+        raise EncodingError(f"{path}: cannot tell the text encoding; pass --encoding", file=str(path))
+    return str(best.encoding)
+
+
+def _normalise_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise EncodingError(f"unknown encoding {name!r}", encoding=name) from None
+
+
+def read_csv(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    enc = detect_encoding(path) if encoding == "auto" else _normalise_encoding(encoding)
+    with path.open("r", encoding=enc, newline="", errors="strict") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise SourceFileError(f"{path}: the file is empty (no header row)", file=str(path))
+            header = [h.strip().lstrip("\ufeff") for h in header]
+            rows: list[list[str]] = []
+            numbers: list[int] = []
+            broken: list[tuple[int, str, str]] = []
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    broken.append((reader.line_num, f"expected {len(header)} columns, found {len(row)}",
+                                   ",".join(row)))
+                else:
+                    rows.append(row)
+                    numbers.append(reader.line_num)
+                if len(rows) + len(broken) >= chunk_rows:
+                    yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers, broken)
+                    rows, numbers, broken = [], [], []
+            if rows or broken:
+                yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers, broken)
+        except UnicodeDecodeError as e:
+            raise EncodingError(
+                f"{path}: not valid {enc} near line {reader.line_num + 1} (byte {e.start} of a read block): "
+                f"{e.reason}; the file may be in another encoding (try --encoding gbk or utf-8)",
+                file=str(path), encoding=enc,
+            ) from e
+        except csv.Error as e:
+            raise SourceFileError(f"{path}: line {reader.line_num}: malformed CSV: {e}", file=str(path)) from e
+
+
+def read_jsonl(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    enc = detect_encoding(path) if encoding == "auto" else _normalise_encoding(encoding)
+    records: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    broken: list[tuple[int, str, str]] = []
+    line_no = 0
+    try:
+        with path.open("r", encoding=enc) as fh:
+            for line_no, line in enumerate(fh, start=1):  # noqa: B007 - used after the loop
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    record = json.loads(text)
+                except json.JSONDecodeError as e:
+                    broken.append((line_no, f"invalid JSON: {e.msg} at column {e.colno}", text[:2000]))
+                else:
+                    if isinstance(record, dict):
+                        records.append(record)
+                        numbers.append(line_no)
+                    else:
+                        broken.append((line_no, "a line must hold one JSON object", text[:2000]))
+                if len(records) + len(broken) >= chunk_rows:
+                    yield Chunk(pd.DataFrame.from_records(records), numbers, broken)
+                    records, numbers, broken = [], [], []
+    except UnicodeDecodeError as e:
+        raise EncodingError(f"{path}: not valid {enc} near line {line_no + 1}: {e.reason}", file=str(path)) from e
+    if records or broken:
+        yield Chunk(pd.DataFrame.from_records(records), numbers, broken)
+
+
+def read_parquet(path: Path, chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:
+        raise SourceFileError(f"{path}: not a readable Parquet file: {e}", file=str(path)) from e
+    start = 1
+    for batch in pf.iter_batches(batch_size=chunk_rows):
+        df = batch.to_pandas(types_mapper=None)
+        df = df.astype(object).where(df.notna(), None)
+        yield Chunk(df, list(range(start, start + len(df))))
+        start += len(df)
+
+
+def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:
+        raise SourceFileError(f"{path}: not a readable Excel (.xlsx) file: {e}", file=str(path)) from e
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise SourceFileError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheetnames}", file=str(path))
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        rows_iter = ws.iter_rows(values_only=True)
+        header_row = next(rows_iter, None)
+        if header_row is None:
+            raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
+        header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header_row)]
+        rows: list[tuple[Any, ...]] = []
+        numbers: list[int] = []
+        for row_no, row in enumerate(rows_iter, start=2):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+                continue
+            rows.append(tuple(row[: len(header)]) + (None,) * (len(header) - len(row)))
+            numbers.append(row_no)
+            if len(rows) >= chunk_rows:
+                yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
+                rows, numbers = [], []
+        if rows:
+            yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
+    finally:
+        wb.close()
+
+
+def read_file(path: Path, fmt: str, *, encoding: str = "auto", sheet: str | None = None,
+              chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    if not path.is_file():
+        raise SourceFileError(f"{path}: no such file", file=str(path))
+    if fmt == "csv":
+        return read_csv(path, encoding, chunk_rows)
+    if fmt == "jsonl":
+        return read_jsonl(path, encoding, chunk_rows)
+    if fmt == "parquet":
+        return read_parquet(path, chunk_rows)
+    if fmt == "xlsx":
+        return read_xlsx(path, sheet, chunk_rows)
+    raise SourceFileError(f"{path}: unsupported format {fmt!r}", file=str(path))
+
+
+def count_rows_hint(path: Path, fmt: str) -> int | None:
+    """A cheap estimate of the record count, for progress bars."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if fmt in ("csv", "jsonl"):
+        with path.open("rb") as fh:
+            return sum(buf.count(b"\n") for buf in iter(lambda: fh.read(1 << 20), b"")) - (fmt == "csv")
+    return None
+
+
+__all__ = ["Chunk", "count_rows_hint", "detect_encoding", "read_file"]

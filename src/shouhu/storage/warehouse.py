@@ -1,0 +1,175 @@
+"""The warehouse: where batch work happens, reached through Ibis.
+
+One small interface over DuckDB (default, a file under the data directory) and PostgreSQL.
+Only this package imports database drivers. Backends declare what they can do in
+:class:`Capabilities`; callers ask instead of checking backend names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import ibis
+import pyarrow as pa
+
+from shouhu.errors import ConfigError, StorageError, UnknownName
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENGINES = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    transactional_ddl: bool = True
+    concurrent_writers: bool = False
+
+
+def quote_ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def sql_literal(value: object) -> str:
+    """A SQL literal for the few values we inline (ids, counts, timestamps). Never user SQL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _connect(url: str) -> tuple[str, Any]:
+    parsed = urlparse(url)
+    scheme = parsed.scheme.split("+")[0]
+    if scheme == "duckdb":
+        path = unquote(parsed.path)
+        if parsed.netloc:  # duckdb://relative/path
+            path = parsed.netloc + path
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return "duckdb", ibis.duckdb.connect(path or ":memory:")
+    if scheme in ("postgres", "postgresql"):
+        return "postgres", ibis.postgres.connect(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or 5432,
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            database=parsed.path.lstrip("/") or None,
+        )
+    raise UnknownName("warehouse engine in URL", scheme or url, list(ENGINES))
+
+
+class Warehouse:
+    """A connection to the warehouse. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine, self.con = _connect(url)
+        except UnknownName:
+            raise
+        except Exception as e:
+            raise ConfigError(f"cannot open the warehouse at {_redact(url)}: {e}") from e
+        self.capabilities = Capabilities(concurrent_writers=self.engine == "postgres")
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+    # -- reading ---------------------------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        # Ibis registers in-memory tables as temporary views; they are not ours to list.
+        return sorted(t for t in self.con.list_tables() if not t.startswith("ibis_"))
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def table(self, name: str) -> Any:
+        """An Ibis table expression, for pipeline steps written once for every engine."""
+        return self._run(f"open table {name}", lambda: self.con.table(name))
+
+    def read(self, name: str) -> pa.Table:
+        return self._run(f"read table {name}", lambda: self.con.table(name).to_pyarrow())
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run a read-only SQL statement and return its rows."""
+
+        def run() -> list[tuple[Any, ...]]:
+            cur = self.con.raw_sql(sql)
+            rows = list(cur.fetchall())
+            if cur is not self.con.con:  # DuckDB hands back the connection itself
+                cur.close()
+            return rows
+
+        return self._run(f"query {sql[:60]!r}", run)
+
+    # -- writing ---------------------------------------------------------------------------
+    def ensure_table(self, name: str, schema: pa.Schema) -> None:
+        if not self.has_table(name):
+            self._run(f"create table {name}", lambda: self.con.create_table(name, schema=ibis.schema(schema)))
+
+    def write_table(self, name: str, data: pa.Table, *, append: bool = False) -> None:
+        """Create (or replace) ``name`` from ``data``; with ``append``, add rows to an existing table."""
+        if append and self.has_table(name):
+            self._run(f"insert into {name}", lambda: self.con.insert(name, data))
+        else:
+            self._run(f"create table {name}", lambda: self.con.create_table(name, data, overwrite=True))
+
+    def drop_table(self, name: str) -> None:
+        self._run(f"drop table {name}", lambda: self.con.drop_table(name, force=True))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """Run SQL statements atomically: all of them commit, or none (also if the process dies)."""
+        raw = self.con.con
+        if self.engine == "duckdb":
+            raw.begin()
+            tx = _Transaction(lambda sql: raw.execute(sql))
+            try:
+                yield tx
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+        else:
+            with raw.transaction(), raw.cursor() as cur:
+                yield _Transaction(lambda sql: cur.execute(sql))
+
+    def _run(self, what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except Exception as e:
+            raise StorageError(f"{self.engine} warehouse failed to {what}: {e}", engine=self.engine) from e
+
+
+class _Transaction:
+    def __init__(self, execute: Any) -> None:
+        self._execute = execute
+
+    def execute(self, sql: str) -> None:
+        try:
+            self._execute(sql)
+        except Exception as e:
+            raise StorageError(f"statement failed inside a transaction ({sql[:80]!r}): {e}") from e
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url

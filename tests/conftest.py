@@ -1,0 +1,71 @@
+"""Shared fixtures. Backends are parametrised: every contract test runs on each backend present.
+
+PostgreSQL tests need SHOUHU_TEST_POSTGRES_URL (a server where we may create databases). They skip
+with a reason when it is unset or unreachable, except when SHOUHU_REQUIRE_SERVICES=1 (CI), where
+they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL")
+REQUIRE = os.environ.get("SHOUHU_REQUIRE_SERVICES") == "1"
+
+
+def _pg_unavailable_reason() -> str | None:
+    if not PG_URL:
+        return "SHOUHU_TEST_POSTGRES_URL is not set"
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except Exception as e:  # any connection failure means: no server here
+        return f"PostgreSQL at {PG_URL} is unreachable: {e}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    reason = _pg_unavailable_reason()
+    if reason:
+        if REQUIRE:
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(reason)
+    assert PG_URL is not None
+    return PG_URL
+
+
+@pytest.fixture
+def pg_database(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import psycopg
+
+    name = f"shouhu_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = pg_server.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def serving_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'serving.sqlite'}"
+    return str(request.getfixturevalue("pg_database"))
