@@ -136,8 +136,8 @@ def _results_table(results: list[Any]) -> Table:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A file, a folder of one source's files, or a book folder with manifest.json.")],
-    source: Annotated[str | None, typer.Option(help="Source name (see 'shouhu sources') or a mapping .toml path.")] = None,
+    path: Annotated[Path, typer.Argument(help="A file, a folder of one source's files, or a book with manifest.json.")],
+    source: Annotated[str | None, typer.Option(help="Source name ('shouhu sources') or a mapping .toml path.")] = None,
     entity: Annotated[str | None, typer.Option(help="Canonical entity, when the file name does not tell.")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding; default: the mapping's, else detected.")] = None,
     mapping_dir: Annotated[Path | None, typer.Option(help="Folder of your own mapping files.")] = None,
@@ -155,10 +155,7 @@ def ingest(
         if source is None:
             return plan_book(path, mapping_dir)
         mapping = load_mapping(source, mapping_dir)
-        if entity:
-            pairs = [(path, mapping.extract(entity))]
-        else:
-            pairs = files_for_source(path, mapping)
+        pairs = [(path, mapping.extract(entity))] if entity else files_for_source(path, mapping)
         from shouhu.ingest.mapping import file_format
 
         return [PlannedFile(p, mapping, x, count_rows_hint(p, file_format(p, x.format)) if p.is_file() else None)
@@ -227,8 +224,9 @@ def quarantine(
             if not wh.has_table(QUARANTINE_TABLE):
                 return []
             where = f"WHERE source = {sql_literal(source)}" if source else ""
-            return wh.query(f"SELECT source, file_name, row_number, field, reason, value FROM {QUARANTINE_TABLE} "
+            rows: list[tuple[Any, ...]] = wh.query(f"SELECT source, file_name, row_number, field, reason, value FROM {QUARANTINE_TABLE} "
                             f"{where} ORDER BY source, file_name, row_number, field LIMIT {int(limit)}")
+            return rows
 
     rows = guarded(fetch)
     keys = ("source", "file", "row", "field", "reason", "value")
@@ -251,7 +249,7 @@ def sources(as_json: JsonOpt = False) -> None:
     settings = get_settings()
     found = guarded(lambda: {n: load_mapping_file(p) for n, p in
                              available_sources(settings.data_dir / "mappings").items()})
-    payload = [{"source": n, "zh": m.zh, "channel": m.channel, "mapping": str(m.path),
+    payload: list[dict[str, Any]] = [{"source": n, "zh": m.zh, "channel": m.channel, "mapping": str(m.path),
                 "extracts": {e: list(x.files) for e, x in m.extracts.items()}} for n, m in found.items()]
     if as_json:
         _print_json(payload)

@@ -171,7 +171,8 @@ def _commit(wh: Warehouse, target: str, stage: str, stage_q: str, columns: list[
     cols = ", ".join(quote_ident(c) for c in columns)
     qcols = ", ".join(quote_ident(c) for c in QUARANTINE_SCHEMA.names)
     fid = sql_literal(record["file_id"])
-    where_q = f"file_id = {fid} AND source = {sql_literal(record['source'])} AND entity = {sql_literal(record['entity'])}"
+    source, entity = sql_literal(record["source"]), sql_literal(record["entity"])
+    where_q = f"file_id = {fid} AND source = {source} AND entity = {entity}"
     values = ", ".join(sql_literal(record[c]) for c in FILE_SCHEMA.names)
     with wh.transaction() as tx:
         tx.execute(f"DELETE FROM {quote_ident(target)} WHERE _file_id = {fid} "

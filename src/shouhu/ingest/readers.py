@@ -105,7 +105,7 @@ def read_jsonl(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) ->
     line_no = 0
     try:
         with path.open("r", encoding=enc) as fh:
-            for line_no, line in enumerate(fh, start=1):  # noqa: B007 - used after the loop
+            for line_no, line in enumerate(fh, start=1):
                 text = line.strip()
                 if not text:
                     continue

@@ -57,7 +57,7 @@ class Validated:
 
 
 def arrow_schema(ent: Entity) -> pa.Schema:
-    fields = [pa.field(f.name, ARROW_TYPES[f.type]) for f in ent.fields]
+    fields = [pa.field(f.name, ARROW_TYPES[f.dtype]) for f in ent.fields]
     fields += [pa.field("_source", pa.string()), pa.field("_file_id", pa.string()),
                pa.field("_row_number", pa.int64())]
     assert [f.name for f in fields[-3:]] == list(LINEAGE_COLUMNS)
@@ -124,7 +124,7 @@ def parse_date(value: Any, fmt: str | None = None) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    text = to_text(value)  # 19800101.0 (an int column with nulls) -> "19800101"
     try:
         if fmt:
             return datetime.strptime(text, fmt).date()
@@ -138,10 +138,14 @@ def parse_date(value: Any, fmt: str | None = None) -> date:
 
 def parse_datetime(value: Any, fmt: str | None = None) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+        if value.tzinfo is None:
+            return value
+        from zoneinfo import ZoneInfo
+
+        return value.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    text = str(value).strip()
+    text = to_text(value)  # 20240101.0 (an int column with nulls) -> "20240101"
     try:
         if fmt:
             return datetime.strptime(text, fmt)
@@ -232,17 +236,17 @@ def convert(f: Field, raw: Any, date_format: str | None, as_of: date) -> Any:
         if f.required:
             raise Invalid("required value is missing")
         return None
-    if f.type == "string":
+    if f.dtype == "string":
         value: Any = json.dumps(raw, ensure_ascii=False) if isinstance(raw, dict | list) else to_text(raw)
         if f.enum is not None and value not in f.enum.codes():
             raise Invalid(f"{value!r} is not one of {f.enum.codes()}")
-    elif f.type == "int":
+    elif f.dtype == "int":
         value = parse_int(raw)
-    elif f.type == "float":
+    elif f.dtype == "float":
         value = parse_float(raw)
-    elif f.type == "date":
+    elif f.dtype == "date":
         value = parse_date(raw, date_format)
-    elif f.type == "datetime":
+    elif f.dtype == "datetime":
         value = parse_datetime(raw, date_format)
     else:
         value = parse_bool(raw)
@@ -317,7 +321,7 @@ def validate_chunk(chunk: Chunk, mapping: ExtractMapping, *, source: str, file_i
         for i in range(n):
             if i in errors:
                 continue
-            row = {k: columns[k][i] for k in ("id_number", "birth_date", "id_type") if k in columns}
+            row: dict[str, Any] = {k: columns[k][i] for k in ("id_number", "birth_date", "id_type") if k in columns}
             for field_name, reason in _cross_checks(row):
                 errors.setdefault(i, []).append((field_name, reason, row.get(field_name)))
     keep = [i for i in range(n) if i not in errors]

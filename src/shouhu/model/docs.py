@@ -30,10 +30,11 @@ def render_markdown() -> str:
                   f"Warehouse table `{ent.table}`; natural key: {', '.join(f'`{k}`' for k in ent.key)}.", "",
                   "| field | 中文 | English | type | required | rules |", "|---|---|---|---|---|---|"]
         for f in ent.fields:
-            rules = [f"one of `{f.enum.__name__}`" if f.enum else "", *f.checks, "sensitive 敏感" if f.sensitive else ""]
+            enum_rule = f"one of `{f.enum.__name__}`" if f.enum else ""
+            rules = [enum_rule, *f.checks, "sensitive 敏感" if f.sensitive else ""]
             if f.enum:
                 enums[f.enum.__name__] = f.enum
-            lines.append(f"| `{f.name}` | {f.zh} | {f.en} | {f.type} | {'yes' if f.required else ''} | "
+            lines.append(f"| `{f.name}` | {f.zh} | {f.en} | {f.dtype} | {'yes' if f.required else ''} | "
                          f"{', '.join(r for r in rules if r)} |")
         lines.append("")
     lines += ["## Vocabulary 代码表", ""]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def mask_phone(value: str) -> str:
     digits = value.strip()
-    if len(digits) < 7:
+    if len(digits) < 8:  # 3 + 4 kept would show a 7-character value in full
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 

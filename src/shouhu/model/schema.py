@@ -23,7 +23,7 @@ LINEAGE_COLUMNS: tuple[str, ...] = ("_source", "_file_id", "_row_number")
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: FieldType
+    dtype: FieldType
     zh: str
     en: str
     required: bool = False
@@ -59,8 +59,8 @@ class Entity:
         return [f.name for f in self.fields]
 
 
-def F(name: str, type_: FieldType, zh: str, en: str, **kw: object) -> Field:  # noqa: N802 - table-like DSL
-    return Field(name, type_, zh, en, **kw)  # type: ignore[arg-type]
+def F(name: str, dtype: FieldType, zh: str, en: str, **kw: object) -> Field:
+    return Field(name, dtype, zh, en, **kw)  # type: ignore[arg-type]
 
 
 PARTY = Entity(

@@ -111,12 +111,13 @@ class Warehouse:
 
         def run() -> list[tuple[Any, ...]]:
             cur = self.con.raw_sql(sql)
-            rows = list(cur.fetchall())
+            rows: list[tuple[Any, ...]] = list(cur.fetchall())
             if cur is not self.con.con:  # DuckDB hands back the connection itself
                 cur.close()
             return rows
 
-        return self._run(f"query {sql[:60]!r}", run)
+        result: list[tuple[Any, ...]] = self._run(f"query {sql[:60]!r}", run)
+        return result
 
     # -- writing ---------------------------------------------------------------------------
     def ensure_table(self, name: str, schema: pa.Schema) -> None:
