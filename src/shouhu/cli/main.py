@@ -39,7 +39,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def _fail(e: ShouhuError) -> None:
-    err.print(f"[red]error[/red] [{e.code}]: {e.message}", highlight=False, markup=True)
+    err.print(f"error [{e.code}]: {e.message}", style="red", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code=2 if e.code in ("unknown_name", "config_error", "mapping_error") else 1)
 
 

@@ -94,11 +94,9 @@ def current_revision(url: str) -> str | None:
 
 def publish_ingest_results(url: str, results: Iterable[Mapping[str, Any]]) -> int:
     """Upsert ingestion results so the console can show them without touching the warehouse."""
-    rows = [
-        {k: r[k] for k in ("file_id", "source", "entity", "file_name", "rows_in", "rows_loaded",
-                           "rows_quarantined", "seconds")} | {"loaded_at": datetime.now()}
-        for r in results
-    ]
+    keys = ("file_id", "source", "entity", "rows_in", "rows_loaded", "rows_quarantined", "seconds")
+    rows = [{k: r[k] for k in keys} | {"file_name": r.get("file_name", r.get("file")), "loaded_at": datetime.now()}
+            for r in results]
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
