@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pandas as pd
@@ -257,7 +257,7 @@ def check_value(f: Field, value: Any, as_of: date) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _codes(enum: type[LabelledEnum]) -> frozenset[str]:
     return frozenset(enum.codes())
 
