@@ -224,8 +224,9 @@ def quarantine(
             if not wh.has_table(QUARANTINE_TABLE):
                 return []
             where = f"WHERE source = {sql_literal(source)}" if source else ""
-            rows: list[tuple[Any, ...]] = wh.query(f"SELECT source, file_name, row_number, field, reason, value FROM {QUARANTINE_TABLE} "
-                            f"{where} ORDER BY source, file_name, row_number, field LIMIT {int(limit)}")
+            rows: list[tuple[Any, ...]] = wh.query(
+                f"SELECT source, file_name, row_number, field, reason, value FROM {QUARANTINE_TABLE} "
+                f"{where} ORDER BY source, file_name, row_number, field LIMIT {int(limit)}")
             return rows
 
     rows = guarded(fetch)

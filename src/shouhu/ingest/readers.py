@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,20 +34,44 @@ class Chunk:
     broken: list[tuple[int, str, str]] = field(default_factory=list)
 
 
+def _samples(path: Path) -> list[bytes]:
+    """The head of the file plus blocks from its middle and end, each starting after a newline.
+
+    A newline byte never occurs inside a UTF-8 or GB18030 multi-byte character, so every sample
+    decodes on its own; sampling beyond the head catches an ASCII-only head on a GBK file.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        blocks = [fh.read(SNIFF_BYTES)]
+        for offset in (size // 2, max(size - SNIFF_BYTES, 0)):
+            if offset <= SNIFF_BYTES:
+                continue
+            fh.seek(offset)
+            block = fh.read(SNIFF_BYTES)
+            blocks.append(block[block.find(b"\n") + 1:])
+    return blocks
+
+
+def _decodes(candidate: str, samples: list[bytes]) -> bool:
+    try:
+        for block in samples:
+            codecs.getincrementaldecoder(candidate)().decode(block, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) or GB18030 (a superset of GBK and GB2312), else a best guess."""
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+    samples = _samples(path)
+    head = samples[0]
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     for candidate in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(candidate)().decode(head, final=len(head) < SNIFF_BYTES)
+        if _decodes(candidate, samples):
             return candidate
-        except UnicodeDecodeError:
-            continue
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()
@@ -56,9 +82,34 @@ def detect_encoding(path: Path) -> str:
 
 def _normalise_encoding(name: str) -> str:
     try:
-        return codecs.lookup(name).name
+        canonical = codecs.lookup(name).name
     except LookupError:
         raise EncodingError(f"unknown encoding {name!r}", encoding=name) from None
+    # utf-8-sig reads plain UTF-8 too and drops a BOM that would otherwise stick to the first value
+    return "utf-8-sig" if canonical == "utf-8" else canonical
+
+
+def locate_decode_error(path: Path, encoding: str) -> tuple[int, int]:
+    """(line, byte offset) of the first bytes that are not valid ``encoding``, for the error message."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as e:
+                return line_no, offset + e.start
+            offset += len(line)
+    return 0, offset
+
+
+def _encoding_error(path: Path, enc: str, e: UnicodeDecodeError) -> EncodingError:
+    line, offset = locate_decode_error(path, enc)
+    return EncodingError(
+        f"{path}: line {line} (byte {offset}) is not valid {enc}: {e.reason}; the file is in another "
+        f"encoding: pass --encoding (e.g. gbk, gb18030, utf-8) or set 'encoding' in the mapping",
+        file=str(path), encoding=enc, line=line,
+    )
 
 
 def read_csv(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> Iterator[Chunk]:
@@ -70,6 +121,7 @@ def read_csv(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> I
             if header is None:
                 raise SourceFileError(f"{path}: the file is empty (no header row)", file=str(path))
             header = [h.strip().lstrip("\ufeff") for h in header]
+            _check_header(path, header)
             rows: list[list[str]] = []
             numbers: list[int] = []
             broken: list[tuple[int, str, str]] = []
@@ -78,7 +130,7 @@ def read_csv(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> I
                     continue
                 if len(row) != len(header):
                     broken.append((reader.line_num, f"expected {len(header)} columns, found {len(row)}",
-                                   ",".join(row)))
+                                   _requote(row)))
                 else:
                     rows.append(row)
                     numbers.append(reader.line_num)
@@ -88,13 +140,22 @@ def read_csv(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> I
             if rows or broken:
                 yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers, broken)
         except UnicodeDecodeError as e:
-            raise EncodingError(
-                f"{path}: not valid {enc} near line {reader.line_num + 1} (byte {e.start} of a read block): "
-                f"{e.reason}; the file may be in another encoding (try --encoding gbk or utf-8)",
-                file=str(path), encoding=enc,
-            ) from e
+            raise _encoding_error(path, enc, e) from e
         except csv.Error as e:
             raise SourceFileError(f"{path}: line {reader.line_num}: malformed CSV: {e}", file=str(path)) from e
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise SourceFileError(f"{path}: the header repeats column names {duplicates}; rename them so that "
+                              f"each column can be mapped", file=str(path))
+
+
+def _requote(row: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(row)
+    return buffer.getvalue()
 
 
 def read_jsonl(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) -> Iterator[Chunk]:
@@ -123,7 +184,7 @@ def read_jsonl(path: Path, encoding: str = "auto", chunk_rows: int = 100_000) ->
                     yield Chunk(pd.DataFrame.from_records(records), numbers, broken)
                     records, numbers, broken = [], [], []
     except UnicodeDecodeError as e:
-        raise EncodingError(f"{path}: not valid {enc} near line {line_no + 1}: {e.reason}", file=str(path)) from e
+        raise _encoding_error(path, enc, e) from e
     if records or broken:
         yield Chunk(pd.DataFrame.from_records(records), numbers, broken)
 
@@ -159,6 +220,7 @@ def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -
         if header_row is None:
             raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
         header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header_row)]
+        _check_header(path, header)
         rows: list[tuple[Any, ...]] = []
         numbers: list[int] = []
         for row_no, row in enumerate(rows_iter, start=2):

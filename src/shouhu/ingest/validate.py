@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -342,10 +342,17 @@ def validate_chunk(chunk: Chunk, mapping: ExtractMapping, *, source: str, file_i
     for f in ent.fields:
         raw_values = _mapped_values(df, mapping, f)
         converter = _converter(f, mapping.date_formats.get(f.name), as_of)
+        # Passports and other documents have no checksum to verify: only resident IDs are checked.
+        other_document = _converter(replace(f, checks=tuple(c for c in f.checks if c != "id_number")),
+                                    None, as_of)
+        id_types = columns.get("id_type") if "id_number" in f.checks else None
         out: list[Any] = [None] * n
         for i, raw in enumerate(raw_values):
             try:
-                out[i] = converter(raw)
+                if id_types is not None and id_types[i] not in (None, "resident_id"):
+                    out[i] = other_document(raw)
+                else:
+                    out[i] = converter(raw)
             except Invalid as e:
                 errors.setdefault(i, []).append((f.name, str(e), raw))
         columns[f.name] = out

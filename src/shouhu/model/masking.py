@@ -16,7 +16,7 @@ def mask_phone(value: str) -> str:
 
 def mask_id_number(value: str) -> str:
     v = value.strip()
-    if len(v) < 8:
+    if len(v) < 14:  # keeping 3 + 4 of a short value would show most of it
         return "*" * len(v)
     return v[:3] + "*" * (len(v) - 7) + v[-4:]
 
@@ -25,9 +25,9 @@ def mask_name(value: str) -> str:
     v = value.strip()
     if not v:
         return v
-    if v.isascii():
-        return v[0] + "*" * (len(v) - 1)
-    return v[0] + "*" * max(1, len(v) - 1)
+    if len(v) == 1:
+        return "*"
+    return v[0] + "*" * (len(v) - 1)
 
 
 def mask_generic(value: str) -> str:
