@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from shouhu.synth import SynthConfig, generate_book
 
 PG_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL")
 REQUIRE = os.environ.get("SHOUHU_REQUIRE_SERVICES") == "1"
@@ -69,3 +72,22 @@ def serving_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'serving.sqlite'}"
     return str(request.getfixturevalue("pg_database"))
+
+
+BookFactory = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def make_book(tmp_path_factory: pytest.TempPathFactory) -> BookFactory:
+    """``make_book(customers=1500, seed=7)`` -> folder of a generated book (cached per config)."""
+    built: dict[SynthConfig, Path] = {}
+
+    def factory(**kw: Any) -> Path:
+        cfg = SynthConfig(**{"customers": 1500, **kw})
+        if cfg not in built:
+            out = tmp_path_factory.mktemp("book")
+            generate_book(out, cfg)
+            built[cfg] = out
+        return built[cfg]
+
+    return factory

@@ -399,7 +399,7 @@ def test_sensitive_values_are_masked_in_problems() -> None:
     assert by_field["phone"].value == "138***4567"
     for p in result.problems:
         assert "欧阳娜娜" not in p.value
-    assert _display(PARTY, "name", "欧阳娜娜") == "欧***"
+    assert _display(PARTY, "name", "x", "欧阳娜娜") == ("x", "欧***")
     assert _display(PARTY, "record_id", "C001") == "C001"  # not sensitive: shown as is
 
 
@@ -479,3 +479,12 @@ def test_nan_from_missing_json_keys_is_blank() -> None:
     result = validate_chunk(chunk, make_extract_mapping(), source="s", file_id="f", as_of=AS_OF)
     assert result.problems == []
     assert result.rows.column("phone").to_pylist() == ["13800138000", None]
+
+
+def test_reasons_never_repeat_a_sensitive_value_in_clear() -> None:
+    record = party_record(annual_income="98765abc")
+    result = run([record])
+    [problem] = result.problems
+    assert problem.field == "annual_income"
+    assert "98765abc" not in problem.reason and "98765abc" not in problem.value
+    assert "not a number" in problem.reason

@@ -32,6 +32,8 @@ model_app = typer.Typer(help="Canonical data model. 标准数据模型。", no_a
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 out = Console()
+if not out.is_terminal:  # piped or in CI: do not squeeze tables into 80 columns
+    out = Console(width=160)
 err = Console(stderr=True)
 T = TypeVar("T")
 

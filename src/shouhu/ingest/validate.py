@@ -370,7 +370,7 @@ def validate_chunk(chunk: Chunk, mapping: ExtractMapping, *, source: str, file_i
     data["_row_number"] = [chunk.row_numbers[i] for i in keep]
     table = pa.Table.from_pydict(data, schema=arrow_schema(ent))
     problems = [
-        Problem(chunk.row_numbers[i], field_name, reason, _display(ent, field_name, raw), _raw_json(df, i))
+        Problem(chunk.row_numbers[i], field_name, *_display(ent, field_name, reason, raw), _raw_json(df, i))
         for i, errs in sorted(errors.items())
         for field_name, reason, raw in errs
     ]
@@ -383,9 +383,13 @@ def _converter(f: Field, date_format: str | None, as_of: date) -> Callable[[Any]
     return lambda raw: convert(f, raw, date_format, as_of)
 
 
-def _display(ent: Entity, field_name: str, raw: Any) -> str:
+def _display(ent: Entity, field_name: str, reason: str, raw: Any) -> tuple[str, str]:
+    """(reason, value) as they may be shown: a sensitive value is masked in both."""
     if is_blank(raw):
-        return ""
+        return reason, ""
     text = to_text(raw)
     sensitive = field_name in ent.field_names and ent.field(field_name).sensitive
-    return mask(field_name, text) if sensitive else text[:200]
+    if not sensitive:
+        return reason, text[:200]
+    masked = mask(field_name, text)
+    return reason.replace(text, masked), masked
