@@ -400,7 +400,7 @@ def test_sensitive_values_are_masked_in_problems() -> None:
     for p in result.problems:
         assert "欧阳娜娜" not in p.value
     assert _display(PARTY, "name", "x", "欧阳娜娜") == ("x", "欧***")
-    assert _display(PARTY, "record_id", "C001") == "C001"  # not sensitive: shown as is
+    assert _display(PARTY, "record_id", "x", "C001") == ("x", "C001")  # not sensitive: shown as is
 
 
 def test_problem_raw_holds_the_whole_record() -> None:
