@@ -24,7 +24,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 setup: $(VENV)/.synced ## Create .venv with the locked dependencies (needs only python3.11)
 
 demo: setup ## Generate a 10,000-customer book and ingest it on DuckDB + SQLite under ./data
-	$(VENV)/bin/shouhu demo
+	$(VENV)/bin/shouhu demo --fresh
 
 test: setup ## Lint, type-check, check layering, run the test suite
 	$(VENV)/bin/ruff check src tests bench

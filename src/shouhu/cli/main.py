@@ -270,6 +270,7 @@ def sources(as_json: JsonOpt = False) -> None:
 def demo(
     customers: Annotated[int, typer.Option(help="Number of people in the synthetic book.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    fresh: Annotated[bool, typer.Option(help="Delete the embedded warehouse and serving files first.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a synthetic book, ingest it channel by channel and print what was loaded and quarantined."""
@@ -278,6 +279,9 @@ def demo(
 
     settings = get_settings()
     book = settings.data_dir / "book"
+    if fresh:
+        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "serving.sqlite"):
+            (settings.data_dir / name).unlink(missing_ok=True)
     if not as_json:
         out.print(f"generating {customers:,} customers into {book} (生成合成数据)…")
     guarded(lambda: generate_book(book, SynthConfig(customers=customers, seed=seed)))
