@@ -91,3 +91,40 @@ def make_book(tmp_path_factory: pytest.TempPathFactory) -> BookFactory:
         return built[cfg]
 
     return factory
+
+
+LoadedBookFactory = Callable[..., tuple[Path, str]]
+
+
+@pytest.fixture(scope="session")
+def _loaded_book_cache(tmp_path_factory: pytest.TempPathFactory, make_book: BookFactory) -> dict[Any, Path]:
+    return {}
+
+
+@pytest.fixture
+def loaded_book(make_book: BookFactory, _loaded_book_cache: dict[Any, Path], tmp_path: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> LoadedBookFactory:
+    """``loaded_book(customers=800, seed=3)`` -> (book folder, URL of a DuckDB warehouse holding it).
+
+    The book is generated and ingested once per config for the session; each call gets its own
+    copy of the warehouse file, so a test may change it freely.
+    """
+    import shutil
+
+    from shouhu.ingest import ingest_file, plan_book
+    from shouhu.storage.warehouse import Warehouse
+
+    def factory(**kw: Any) -> tuple[Path, str]:
+        key = tuple(sorted(kw.items()))
+        book = make_book(**kw)
+        if key not in _loaded_book_cache:
+            target = tmp_path_factory.mktemp("loaded") / "warehouse.duckdb"
+            with Warehouse(f"duckdb:///{target}") as wh:
+                for item in plan_book(book):
+                    ingest_file(wh, item.path, item.mapping, item.extract)
+            _loaded_book_cache[key] = target
+        copy = tmp_path / f"warehouse-{len(list(tmp_path.glob('warehouse-*')))}.duckdb"
+        shutil.copy(_loaded_book_cache[key], copy)
+        return book, f"duckdb:///{copy}"
+
+    return factory

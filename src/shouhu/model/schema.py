@@ -39,10 +39,11 @@ class Entity:
     en: str
     fields: tuple[Field, ...]
     key: tuple[str, ...] = field(default=())
+    table_name: str | None = None  # marts name their table; source entities load into src_<name>
 
     @property
     def table(self) -> str:
-        return f"src_{self.name}"
+        return self.table_name or f"src_{self.name}"
 
     @property
     def required(self) -> list[str]:

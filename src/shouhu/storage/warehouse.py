@@ -131,6 +131,19 @@ class Warehouse:
         else:
             self._run(f"create table {name}", lambda: self.con.create_table(name, data, overwrite=True))
 
+    def materialize(self, name: str, expr: Any) -> None:
+        """Create or replace ``name`` from an Ibis expression, computed inside the engine (no round trip)."""
+        self._run(f"create table {name}", lambda: self.con.create_table(name, expr, overwrite=True))
+
+    def splink_api(self) -> Any:
+        """A Splink database API on this warehouse's own connection, so linking runs in the engine."""
+        if self.engine == "duckdb":
+            from splink.backends.duckdb import DuckDBAPI
+
+            return DuckDBAPI(connection=self.con.con)
+        raise StorageError(f"identity resolution runs on DuckDB or Spark; this warehouse is {self.engine}",
+                           engine=self.engine)
+
     def drop_table(self, name: str) -> None:
         self._run(f"drop table {name}", lambda: self.con.drop_table(name, force=True))
 
