@@ -81,6 +81,14 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(_alembic_config(url), revision)
 
 
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return str(head)
+
+
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
