@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shouhu.errors import ShouhuError
+from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
+from shouhu.cli.segments import segment_app, tags_app
 from shouhu.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -31,30 +31,10 @@ db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no
 model_app = typer.Typer(help="Canonical data model. 标准数据模型。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
-out = Console()
-if not out.is_terminal:  # piped or in CI: do not squeeze tables into 80 columns
-    out = Console(width=160)
-err = Console(stderr=True)
-T = TypeVar("T")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _fail(e: ShouhuError) -> None:
-    err.print(f"error [{e.code}]: {e.message}", style="red", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(code=2 if e.code in ("unknown_name", "config_error", "mapping_error") else 1)
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except ShouhuError as e:
-        _fail(e)
-        raise  # unreachable: _fail always raises
-
-
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+app.add_typer(tags_app, name="tags")
+app.add_typer(segment_app, name="segment")
+# Kept under their old names for the CLI modules that use them.
+_fail, _print_json = fail, print_json
 
 
 @contextmanager
@@ -291,6 +271,63 @@ def demo(
         return
     out.print(_results_table(results))
     out.print(f"warehouse: {settings.warehouse}\nnext: [b]shouhu status[/b], [b]shouhu quarantine[/b]")
+
+
+# -- refresh ---------------------------------------------------------------------------------------
+@app.command("refresh")
+def refresh_command(
+    as_of: Annotated[datetime | None,
+                     typer.Option(formats=["%Y-%m-%d"], help="Date the marts describe; default today.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the pipeline (identity → golden → households → 360 → tags) and publish the marts. 刷新客户视图。"""
+    from shouhu.pipeline.refresh import STEPS, refresh
+
+    settings = get_settings()
+    day = as_of.date() if as_of else None
+    if as_json:
+        result = guarded(lambda: refresh(settings, as_of=day))
+        print_json(result.to_dict())
+        return
+    with _progress(True) as progress:
+        assert progress is not None
+        task = progress.add_task("refresh", total=len(STEPS))
+
+        def report(step: str, state: str) -> None:
+            progress.update(task, description=f"refresh: {step}")
+            if state == "done":
+                progress.advance(task)
+
+        result = guarded(lambda: refresh(settings, as_of=day, progress=report))
+    table = Table(title=f"refresh {result.run_id} as of {result.as_of} (刷新)")
+    for col in ("step", "seconds", "result"):
+        table.add_column(col)
+    for step in result.steps:
+        table.add_row(step["step"], f"{step['seconds']:.2f}", json.dumps(step["detail"], ensure_ascii=False,
+                                                                            default=str)[:100])
+    out.print(table)
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(help="At most this many runs.")] = 10, as_json: JsonOpt = False) -> None:
+    """Recent refresh runs: status, timings, errors (刷新记录)."""
+    from shouhu.storage.runs import list_runs
+    from shouhu.storage.serving import upgrade
+
+    settings = get_settings()
+    guarded(lambda: upgrade(settings.serving))
+    rows = guarded(lambda: list_runs(settings.serving, limit))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="refresh runs 刷新记录")
+    for col in ("run", "started", "status", "as of", "seconds", "error"):
+        table.add_column(col)
+    for r in rows:
+        seconds = sum(step["seconds"] for step in r["steps"])
+        table.add_row(r["run_id"], f"{r['started_at']:%Y-%m-%d %H:%M:%S}", r["status"], str(r["as_of"]),
+                      f"{seconds:.1f}", r["error"] or "")
+    out.print(table)
 
 
 # -- serving database and model docs -------------------------------------------------------------------

@@ -37,7 +37,7 @@ class RefreshResult:
 
     @property
     def seconds(self) -> float:
-        return round(sum(s["seconds"] for s in self.steps), 3)
+        return round(sum(float(s["seconds"]) for s in self.steps), 3)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "seconds": self.seconds, "steps": self.steps}
@@ -51,20 +51,19 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
     from shouhu.identity.stewardship import constraints
     from shouhu.pipeline.publish import publish_marts
     from shouhu.privacy.crypto import cipher_from_settings
-    from shouhu.segments.tags import apply_tags
+    from shouhu.segments.tags import apply_tags, load_tag_library
 
     decided = constraints(settings.serving)
 
     def identity(wh: Warehouse) -> Any:
-        result = resolve_identities(wh, must_link=decided.must_link, cannot_link=decided.cannot_link)
-        return result.to_dict() if hasattr(result, "to_dict") else str(result)
+        return resolve_identities(wh, must_link=decided.must_link, cannot_link=decided.cannot_link).to_dict()
 
     return {
         "identity": identity,
         "golden": lambda wh: {"customers": build_golden_records(wh)},
         "households": lambda wh: {"households": build_households(wh, as_of)},
         "customer_360": lambda wh: {"rows": build_customer_360(wh, as_of)},
-        "tags": lambda wh: {"tags": apply_tags(wh)},
+        "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
         "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings)),
     }
 
