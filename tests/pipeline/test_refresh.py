@@ -124,7 +124,7 @@ def test_merge_and_reject_are_honoured_by_later_refreshes(refreshed: Settings) -
     refresh(s, as_of=AS_OF)
     assert customer_of(s, a) == customer_of(s, b)
     stewardship.reject_pair(s.serving, a, b, actor="steward-wang", reason="second opinion")
-    merged = [d for d in stewardship.history(s.serving) if d["action"] == "merge"][0]
+    merged = next(d for d in stewardship.history(s.serving) if d["action"] == "merge")
     stewardship.revert(s.serving, merged["id"], actor="steward-wang", reason="superseded by the reject")
     refresh(s, as_of=AS_OF)
     assert customer_of(s, a) != customer_of(s, b)
@@ -140,7 +140,7 @@ def test_guard_rail_and_required_fields_in_decisions(refreshed: Settings) -> Non
         stewardship.split_record(s.serving, "agent_crm:nope", actor="x", reason=" ")
     with pytest.raises(InvalidInput, match="no published record"):
         stewardship.split_record(s.serving, "agent_crm:nope", actor="x", reason="y")
-    with pytest.raises(InvalidInput, match="already reverted|does not exist"):
+    with pytest.raises(InvalidInput, match=r"already reverted|does not exist"):
         stewardship.revert(s.serving, 999_999, actor="x", reason="y")
 
 
