@@ -18,7 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
+from shouhu.cli.identity import identity_app
 from shouhu.cli.segments import segment_app, tags_app
+from shouhu.cli.stewardship import register as register_stewardship
 from shouhu.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -31,6 +33,8 @@ db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no
 model_app = typer.Typer(help="Canonical data model. 标准数据模型。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
+app.add_typer(identity_app, name="identity")
+register_stewardship(identity_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
 # Kept under their old names for the CLI modules that use them.
