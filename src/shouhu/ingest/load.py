@@ -163,6 +163,7 @@ def ingest_file(
         "loaded_at": datetime.now().replace(microsecond=0).isoformat(sep=" "), "seconds": seconds,
     }
     _commit(wh, ent.table, stage, stage_q, [f.name for f in arrow_schema(ent)], record)
+    wh.analyze(ent.table)
     return FileResult(path.name, source, ent.name, file_id, "loaded", rows_in, loaded, quarantined, seconds)
 
 

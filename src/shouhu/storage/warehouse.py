@@ -130,10 +130,18 @@ class Warehouse:
             self._run(f"insert into {name}", lambda: self.con.insert(name, data))
         else:
             self._run(f"create table {name}", lambda: self.con.create_table(name, data, overwrite=True))
+            self.analyze(name)
+
+    def analyze(self, name: str) -> None:
+        """Refresh the planner's statistics. PostgreSQL has none for a new table and then picks nested loops
+        (a 600-customer 360 build took 280 s instead of 1.4 s); DuckDB keeps its own."""
+        if self.engine == "postgres":
+            self._run(f"analyze {name}", lambda: self.con.raw_sql(f"ANALYZE {quote_ident(name)}").close())
 
     def materialize(self, name: str, expr: Any) -> None:
         """Create or replace ``name`` from an Ibis expression, computed inside the engine (no round trip)."""
         self._run(f"create table {name}", lambda: self.con.create_table(name, expr, overwrite=True))
+        self.analyze(name)
 
     def splink_api(self) -> Any:
         """A Splink database API on this warehouse's own connection, so linking runs in the engine."""
