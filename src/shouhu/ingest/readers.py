@@ -205,36 +205,39 @@ def read_parquet(path: Path, chunk_rows: int = 100_000) -> Iterator[Chunk]:
 
 
 def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -> Iterator[Chunk]:
-    from openpyxl import load_workbook
+    """Excel via calamine (Rust): about 10x faster than openpyxl on large sheets.
+
+    Calamine gives empty cells as ""; they become None like every other reader's blanks.
+    """
+    from python_calamine import CalamineWorkbook
 
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:
         raise SourceFileError(f"{path}: not a readable Excel (.xlsx) file: {e}", file=str(path)) from e
-    try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise SourceFileError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheetnames}", file=str(path))
-        ws = wb[sheet] if sheet else wb.worksheets[0]
-        rows_iter = ws.iter_rows(values_only=True)
-        header_row = next(rows_iter, None)
-        if header_row is None:
-            raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
-        header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header_row)]
-        _check_header(path, header)
-        rows: list[tuple[Any, ...]] = []
-        numbers: list[int] = []
-        for row_no, row in enumerate(rows_iter, start=2):
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-                continue
-            rows.append(tuple(row[: len(header)]) + (None,) * (len(header) - len(row)))
-            numbers.append(row_no)
-            if len(rows) >= chunk_rows:
-                yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
-                rows, numbers = [], []
-        if rows:
+    if sheet is not None and sheet not in wb.sheet_names:
+        raise SourceFileError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheet_names}", file=str(path))
+    ws = wb.get_sheet_by_name(sheet or wb.sheet_names[0])
+    first_row = ws.start[0] + 1 if ws.start else 1  # 1-based sheet row of the header
+    rows_iter = ws.iter_rows()
+    header_row = next(rows_iter, None)
+    if header_row is None or all(v == "" for v in header_row):
+        raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
+    header = [str(h).strip() if h != "" else f"column_{i + 1}" for i, h in enumerate(header_row)]
+    _check_header(path, header)
+    rows: list[tuple[Any, ...]] = []
+    numbers: list[int] = []
+    for row_no, row in enumerate(rows_iter, start=first_row + 1):
+        values = tuple(None if v == "" else v for v in row[: len(header)])
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        rows.append(values + (None,) * (len(header) - len(values)))
+        numbers.append(row_no)
+        if len(rows) >= chunk_rows:
             yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
-    finally:
-        wb.close()
+            rows, numbers = [], []
+    if rows:
+        yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
 
 
 def read_file(path: Path, fmt: str, *, encoding: str = "auto", sheet: str | None = None,
