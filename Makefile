@@ -18,7 +18,7 @@ $(UV):
 	$(TOOLS)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python python3.11
+	$(UV) sync --frozen --all-extras --python python3.11
 	@touch $@
 
 setup: $(VENV)/.synced ## Create .venv with the locked dependencies (needs only python3.11)
