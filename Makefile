@@ -23,7 +23,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## Create .venv with the locked dependencies (needs only python3.11)
 
-demo: setup ## Generate a 10,000-customer book and ingest it on DuckDB + SQLite under ./data
+demo: setup ## Generate a 10,000-customer book, ingest it and build the customer view (DuckDB + SQLite, ./data)
 	$(VENV)/bin/shouhu demo --fresh
 
 test: setup ## Lint, type-check, check layering, run the test suite
@@ -38,6 +38,8 @@ lint: setup ## Ruff only
 bench: setup ## Benchmarks at 1M customers (slow: minutes); figures go to stdout
 	$(PY) bench/bench_synth.py --customers 1000000
 	$(PY) bench/bench_ingest.py --customers 1000000
+	$(PY) bench/bench_identity.py --book data/bench-book-1000000
+	$(PY) bench/bench_refresh.py --book data/bench-book-1000000 --workdir data/bench-refresh-1m
 
 docs: setup ## Regenerate docs/data-model.md from the model
 	$(VENV)/bin/shouhu model docs --out docs/data-model.md

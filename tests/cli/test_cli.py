@@ -101,6 +101,8 @@ def test_demo_generates_and_ingests_a_book(data_dir: Path) -> None:
     manifest = json.loads((data_dir / "book" / "manifest.json").read_text(encoding="utf-8"))
     assert len(payload["files"]) == len(manifest["extracts"])
     assert sum(f["rows_quarantined"] for f in payload["files"]) == sum(x["bad_rows"] for x in manifest["extracts"])
+    assert [s["step"] for s in payload["refresh"]["steps"]][-1] == "publish"
+    assert payload["identity"]["pairwise_f1"] >= 0.97
     code, out, _ = run("demo", "--customers", "300", "--json")  # re-running is safe
     assert code == 0 and {f["status"] for f in json.loads(out)["files"]} == {"skipped"}
 

@@ -257,8 +257,13 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Delete the embedded warehouse and serving files first.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate a synthetic book, ingest it channel by channel and print what was loaded and quarantined."""
+    """Generate a synthetic book, ingest it channel by channel, build the customer view, print what happened."""
+    from datetime import date as _date
+
+    from shouhu.identity import evaluate
     from shouhu.ingest import plan_book
+    from shouhu.pipeline.refresh import refresh
+    from shouhu.storage.warehouse import Warehouse
     from shouhu.synth import SynthConfig, generate_book
 
     settings = get_settings()
@@ -270,11 +275,25 @@ def demo(
         out.print(f"generating {customers:,} customers into {book} (生成合成数据)…")
     guarded(lambda: generate_book(book, SynthConfig(customers=customers, seed=seed)))
     results = guarded(lambda: _ingest_planned(plan_book(book), settings, None, show=not as_json))
+    if not as_json:
+        out.print(_results_table(results))
+        out.print("building the customer view (identity → golden → households → 360 → tags)…")
+    as_of = _date.fromisoformat(json.loads((book / "manifest.json").read_text(encoding="utf-8"))["as_of"])
+    run = guarded(lambda: refresh(settings, as_of=as_of))
+    with Warehouse(settings.warehouse) as wh:
+        scores = guarded(lambda: evaluate(wh, book / "ground_truth.parquet"))
     if as_json:
-        _print_json({"book": str(book), "warehouse": settings.warehouse, "files": [r.to_dict() for r in results]})
+        print_json({"book": str(book), "warehouse": settings.warehouse, "serving": settings.serving,
+                    "files": [r.to_dict() for r in results], "refresh": run.to_dict(), "identity": scores})
         return
-    out.print(_results_table(results))
-    out.print(f"warehouse: {settings.warehouse}\nnext: [b]shouhu status[/b], [b]shouhu quarantine[/b]")
+    steps = {s["step"]: s for s in run.steps}
+    out.print(f"refresh {run.run_id}: {run.seconds:.1f}s; customers {steps['golden']['detail']['customers']:,}, "
+              f"households {steps['households']['detail']['households']:,}")
+    out.print(f"identity vs the generator's truth: pairwise F1 {scores['pairwise_f1']:.4f} "
+              f"(precision {scores['pairwise_precision']:.4f}, recall {scores['pairwise_recall']:.4f})")
+    out.print(f"warehouse: {settings.warehouse}\nserving:   {settings.serving}\n"
+              "next: [b]shouhu status[/b], [b]shouhu quarantine[/b], [b]shouhu tags list --counts[/b], "
+              "[b]shouhu identity review[/b]")
 
 
 # -- refresh ---------------------------------------------------------------------------------------
