@@ -19,6 +19,8 @@ from rich.table import Table
 
 from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
 from shouhu.cli.identity import identity_app
+from shouhu.cli.scoring import persistency_app
+from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
 from shouhu.cli.stewardship import register as register_stewardship
 from shouhu.settings import Settings, get_settings
@@ -30,11 +32,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no_args_is_help=True)
-model_app = typer.Typer(help="Canonical data model. 标准数据模型。", no_args_is_help=True)
+model_app = typer.Typer(help="Models: the canonical data model (docs) and predictive models (train, score, lapse …). 模型。",
+                        no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 app.add_typer(identity_app, name="identity")
 register_stewardship(identity_app)
+app.add_typer(persistency_app, name="persistency")
+register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
 # Kept under their old names for the CLI modules that use them.
