@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no_args_is_help=True)
-model_app = typer.Typer(help="Models: the canonical data model (docs) and predictive models (train, score, lapse …). 模型。",
+model_app = typer.Typer(help="Models: the data model (docs) and predictive models (train, score, lapse). 模型。",
                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")

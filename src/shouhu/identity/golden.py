@@ -103,7 +103,8 @@ def golden_exprs(tables: Mapping[str, ir.Table], rules: Survivorship) -> tuple[i
     records = _records(tables, rules)
     base = records.group_by("customer_id").aggregate(
         record_count=records.unique_id.count(),
-        channels=records.channel.group_concat(",", order_by=records.channel),
+        # collect → sort → join, not group_concat(order_by=...): Spark has no ordered string_agg.
+        channels=records.channel.collect().sort().join(",").nullif(""),
         first_seen=records.created_at.min(),
     )
     golden = base

@@ -129,8 +129,12 @@ def train(db_api: Any, features_table: str, records: int, *, seed: int = SEED) -
     # A small file may give a step nothing to learn from; Splink's defaults then stand for it.
     _attempt(skipped, "prior", lambda: training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("phone", "birth_date")], recall=0.7))
+    max_pairs = min(2e7, max(2e6, records * 10.0))
+    # When every pair fits in the sample there is nothing to sample: count them in one pass. Same u,
+    # and on Spark one job per comparison instead of eleven (each costs a fixed ~0.4 s there).
+    chunks = 1 if records * (records - 1) / 2 <= max_pairs else 10
     _attempt(skipped, "u", lambda: training.estimate_u_using_random_sampling(
-        max_pairs=min(2e7, max(2e6, records * 10.0)), seed=seed))
+        max_pairs=max_pairs, seed=seed, num_chunks=chunks))
     # Two EM passes: each estimates m for the comparisons its blocking key does not touch.
     for label, rule in (("em:name_pinyin+city", block_on("name_pinyin", "city")),
                         ("em:birth_date", block_on("birth_date"))):

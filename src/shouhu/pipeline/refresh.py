@@ -4,24 +4,35 @@ Every step runs in the warehouse; only the last one writes to the serving databa
 transaction, so a run that fails at any step leaves the previously published marts intact.
 Each run is logged in ``refresh_run`` with per-step timings and, when it fails, the error.
 Stewards' decisions are read at the start and applied as clustering constraints.
+
+``engine="spark"`` runs the same steps on a local PySpark session (the extra ``shouhu[spark]``):
+the ``src_*`` tables are copied from the configured warehouse into Spark, every step up to
+``tags`` runs there, the marts they wrote are copied back (so the configured warehouse holds the
+same tables whichever engine ran), and ``publish`` reads them from the configured warehouse.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from shouhu.errors import ShouhuError
+from shouhu.errors import ShouhuError, UnknownName
 from shouhu.settings import Settings
 from shouhu.storage import runs
 from shouhu.storage.serving import upgrade
 from shouhu.storage.warehouse import Warehouse
 
 STEPS = ("identity", "golden", "households", "customer_360", "tags", "publish")
+ENGINES = ("auto", "spark")  # auto: the configured warehouse
+# Extra steps of a Spark run, around the pipeline proper.
+SPARK_STEPS = ("copy_to_spark", *STEPS[:-1], "copy_back", STEPS[-1])
 Progress = Callable[[str, str], None]  # (step, "start" | "done")
 
 
@@ -68,22 +79,43 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
     }
 
 
-def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress | None = None) -> RefreshResult:
-    """Run the whole pipeline on the configured warehouse and publish the marts."""
+def steps_for(engine: str = "auto") -> tuple[str, ...]:
+    """The steps a run on ``engine`` reports, in order."""
+    return SPARK_STEPS if engine == "spark" else STEPS
+
+
+def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress | None = None,
+            engine: str = "auto") -> RefreshResult:
+    """Run the whole pipeline and publish the marts.
+
+    ``engine``: ``"auto"`` runs on the configured warehouse; ``"spark"`` on local PySpark (see the
+    module docstring; needs ``shouhu[spark]`` and Java 17).
+    """
+    if engine not in ENGINES:
+        raise UnknownName("refresh engine", engine, ENGINES)
+    if engine == "spark":
+        from shouhu.storage.spark import require_pyspark
+
+        require_pyspark("refresh --engine spark")
     as_of = as_of or date.today()
     upgrade(settings.serving)
     result = RefreshResult(run_id=uuid.uuid4().hex[:16], as_of=as_of)
-    engine = settings.warehouse.split(":", 1)[0]
-    runs.start_run(settings.serving, result.run_id, engine, as_of)
+    logged_engine = "spark" if engine == "spark" else settings.warehouse.split(":", 1)[0]
+    runs.start_run(settings.serving, result.run_id, logged_engine, as_of)
     current = "setup"
     try:
         functions = _step_functions(settings, as_of)
-        with Warehouse(settings.warehouse) as wh:
-            for current in STEPS:
+        with _warehouses(settings, engine) as (home, work):
+            for current in steps_for(engine):
                 if progress:
                     progress(current, "start")
                 started = time.perf_counter()
-                detail = functions[current](wh)
+                if current == "copy_to_spark":
+                    detail: Any = _copy_sources(home, work)
+                elif current == "copy_back":
+                    detail = _copy_marts(work, home)
+                else:  # publish reads the configured warehouse, the others the working one
+                    detail = functions[current](home if current == "publish" else work)
                 result.steps.append({"step": current, "seconds": round(time.perf_counter() - started, 3),
                                      "detail": detail})
                 if progress:
@@ -94,3 +126,31 @@ def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress
                             step=current, run_id=result.run_id) from e
     runs.finish_run(settings.serving, result.run_id, "succeeded", result.steps)
     return result
+
+
+
+@contextmanager
+def _warehouses(settings: Settings, engine: str) -> Iterator[tuple[Warehouse, Warehouse]]:
+    """(the configured warehouse, the warehouse the steps run on): the same one unless on Spark."""
+    with Warehouse(settings.warehouse) as home:
+        if engine != "spark":
+            yield home, home
+            return
+        with Warehouse.spark(app_name="shouhu-refresh") as work:
+            yield home, work
+
+
+def _copy_sources(home: Warehouse, work: Warehouse) -> dict[str, int]:
+    """Copy every ``src_*`` table of the configured warehouse into Spark (through parquet files)."""
+    names = [t for t in home.list_tables() if t.startswith("src_")]
+    with tempfile.TemporaryDirectory(prefix="shouhu-copy-") as tmp:
+        home.copy_tables_to(work, names, Path(tmp))
+    return {"tables": len(names)}
+
+
+def _copy_marts(work: Warehouse, home: Warehouse) -> dict[str, int]:
+    """Copy every table the steps wrote on Spark back into the configured warehouse."""
+    names = [t for t in work.list_tables() if not t.startswith(("src_", "__splink"))]
+    with tempfile.TemporaryDirectory(prefix="shouhu-copy-") as tmp:
+        work.copy_tables_to(home, names, Path(tmp))
+    return {"tables": len(names)}

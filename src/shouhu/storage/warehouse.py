@@ -1,8 +1,10 @@
 """The warehouse: where batch work happens, reached through Ibis.
 
-One small interface over DuckDB (default, a file under the data directory) and PostgreSQL.
-Only this package imports database drivers. Backends declare what they can do in
-:class:`Capabilities`; callers ask instead of checking backend names.
+One small interface over DuckDB (default, a file under the data directory), PostgreSQL and a
+local PySpark session (``spark://local``, the optional extra ``shouhu[spark]``; see
+:mod:`shouhu.storage.spark`, imported only when a Spark warehouse is opened). Only this package
+imports database drivers. Backends declare what they can do in :class:`Capabilities`; callers ask
+instead of checking backend names.
 """
 
 from __future__ import annotations
@@ -18,16 +20,18 @@ from urllib.parse import unquote, urlparse
 import ibis
 import pyarrow as pa
 
-from shouhu.errors import ConfigError, StorageError, UnknownName
+from shouhu.errors import ConfigError, ShouhuError, StorageError, UnknownName
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
+SPARK_URL = "spark://local"
 
 
 @dataclass(frozen=True)
 class Capabilities:
     transactional_ddl: bool = True
     concurrent_writers: bool = False
+    transactions: bool = True  # Spark has none: ``transaction()`` refuses there
 
 
 def quote_ident(name: str) -> str:
@@ -73,13 +77,36 @@ class Warehouse:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._spark: Any = None  # shouhu.storage.spark.SparkHandle when engine == "spark"
         try:
-            self.engine, self.con = _connect(url)
-        except UnknownName:
+            if urlparse(url).scheme == "spark":
+                self.engine, self.con = "spark", self._connect_spark(url)
+            else:
+                self.engine, self.con = _connect(url)
+        except ShouhuError:  # UnknownName, MissingExtra: already clear
             raise
         except Exception as e:
             raise ConfigError(f"cannot open the warehouse at {_redact(url)}: {e}") from e
-        self.capabilities = Capabilities(concurrent_writers=self.engine == "postgres")
+        spark = self.engine == "spark"
+        self.capabilities = Capabilities(concurrent_writers=self.engine == "postgres",
+                                         transactional_ddl=not spark, transactions=not spark)
+
+    @classmethod
+    def spark(cls, *, app_name: str = "shouhu") -> Warehouse:
+        """A warehouse on a local Spark session (``local[2]``), started now; empty unless the session
+        was already running in this process. Needs ``shouhu[spark]`` and Java 17."""
+        return cls(f"{SPARK_URL}?app={app_name}")
+
+    def _connect_spark(self, url: str) -> Any:
+        from urllib.parse import parse_qs
+
+        from shouhu.storage import spark
+
+        if urlparse(url).netloc not in ("local", ""):
+            raise UnknownName("Spark master in URL", urlparse(url).netloc, ["local"])
+        app = parse_qs(urlparse(url).query).get("app", ["shouhu"])[0]
+        self._spark = spark.start_session(app)
+        return spark.connect(self._spark)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -88,6 +115,9 @@ class Warehouse:
         self.close()
 
     def close(self) -> None:
+        if self._spark is not None:  # stops the session only if this warehouse started it
+            self._spark.close()
+            return
         with contextlib.suppress(Exception):
             self.con.disconnect()
 
@@ -110,6 +140,10 @@ class Warehouse:
         """Run a read-only SQL statement and return its rows."""
 
         def run() -> list[tuple[Any, ...]]:
+            if self._spark is not None:
+                from shouhu.storage import spark
+
+                return spark.query(self._spark.session, sql)
             cur = self.con.raw_sql(sql)
             rows: list[tuple[Any, ...]] = list(cur.fetchall())
             if cur is not self.con.con:  # DuckDB hands back the connection itself
@@ -143,12 +177,44 @@ class Warehouse:
         self._run(f"create table {name}", lambda: self.con.create_table(name, expr, overwrite=True))
         self.analyze(name)
 
+    # -- moving tables between warehouses ----------------------------------------------------
+    def export_parquet(self, name: str, path: Path) -> None:
+        """Write table ``name`` to parquet at ``path`` (a file; a folder of part files on Spark)."""
+        if self._spark is not None:
+            session = self._spark.session
+            self._run(f"export {name}", lambda: session.table(name).write.mode("overwrite").parquet(str(path)))
+        else:
+            self._run(f"export {name}", lambda: self.con.to_parquet(self.con.table(name), str(path)))
+
+    def import_parquet(self, name: str, path: Path) -> None:
+        """Create (or replace) table ``name`` from the parquet file or folder at ``path``."""
+        if self._spark is not None:
+            from shouhu.storage import spark
+
+            session = self._spark.session
+            self._run(f"import {name}", lambda: spark.write_parquet_table(session, name, path))
+        else:
+            import pyarrow.parquet as pq
+
+            self.write_table(name, pq.read_table(str(path)))
+
+    def copy_tables_to(self, target: Warehouse, names: list[str], workdir: Path) -> None:
+        """Copy tables ``names`` into ``target`` (replacing them there), through parquet files in ``workdir``."""
+        for name in names:
+            path = workdir / f"{name}.parquet"
+            self.export_parquet(name, path)
+            target.import_parquet(name, path)
+
     def splink_api(self) -> Any:
         """A Splink database API on this warehouse's own connection, so linking runs in the engine."""
         if self.engine == "duckdb":
             from splink.backends.duckdb import DuckDBAPI
 
             return DuckDBAPI(connection=self.con.con)
+        if self._spark is not None:
+            from shouhu.storage import spark
+
+            return spark.splink_api(self._spark.session)
         raise StorageError(f"identity resolution runs on DuckDB or Spark; this warehouse is {self.engine}",
                            engine=self.engine)
 
@@ -157,7 +223,15 @@ class Warehouse:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Transaction]:
-        """Run SQL statements atomically: all of them commit, or none (also if the process dies)."""
+        """Run SQL statements atomically: all of them commit, or none (also if the process dies).
+
+        Spark has no multi-statement transactions, so there this refuses rather than pretend: load
+        into DuckDB or PostgreSQL and run the pipeline with ``refresh --engine spark``. (The refresh
+        stays safe on Spark: its only user-visible write, publish, is one serving-database transaction.)
+        """
+        if not self.capabilities.transactions:
+            raise StorageError(f"the {self.engine} warehouse has no transactions; load data into DuckDB or "
+                               "PostgreSQL and refresh with --engine spark", engine=self.engine)
         raw = self.con.con
         if self.engine == "duckdb":
             raw.begin()
