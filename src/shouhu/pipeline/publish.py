@@ -7,7 +7,7 @@ Sensitive fields leave the warehouse only encrypted (``*_enc``), with a masked c
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -15,9 +15,10 @@ import pyarrow as pa
 from shouhu.model.marts import CUSTOMER, CUSTOMER_360
 from shouhu.model.masking import mask
 from shouhu.privacy.crypto import FieldCipher
-from shouhu.storage.publish import publish_tables
+from shouhu.storage.publish import Rows, publish_tables
 from shouhu.storage.warehouse import Warehouse
 
+BATCH = 20_000
 MASKED = ("name", "phone", "id_number")
 INDEXED = ("phone", "id_number")
 
@@ -46,12 +47,30 @@ def _sensitive(entity: Any) -> list[str]:
     return [f.name for f in entity.fields if f.sensitive]
 
 
-def provenance_documents(rows: list[dict[str, Any]]) -> pa.Table:
-    docs: dict[str, dict[str, Any]] = defaultdict(dict)
-    for r in rows:
-        docs[r["customer_id"]][r["field"]] = {k: r[k] for k in ("value", "unique_id", "source", "channel", "rule")}
-    return pa.Table.from_pylist([{"customer_id": c, "provenance": json.dumps(d, ensure_ascii=False, sort_keys=True)}
-                                 for c, d in sorted(docs.items())])
+def provenance_documents(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """One JSON document per customer from provenance rows sorted by customer_id, batch by batch."""
+    current: str | None = None
+    doc: dict[str, Any] = {}
+    out: list[dict[str, str]] = []
+
+    def document() -> dict[str, str]:
+        assert current is not None
+        return {"customer_id": current, "provenance": json.dumps(doc, ensure_ascii=False, sort_keys=True)}
+
+    for batch in batches:
+        for r in batch.to_pylist():
+            if r["customer_id"] != current:
+                if current is not None:
+                    out.append(document())
+                current, doc = r["customer_id"], {}
+            doc[r["field"]] = {k: r[k] for k in ("value", "unique_id", "source", "channel", "rule")}
+        if len(out) >= BATCH:
+            yield pa.RecordBatch.from_pylist(out)
+            out = []
+    if current is not None:
+        out.append(document())
+    if out:
+        yield pa.RecordBatch.from_pylist(out)
 
 
 def review_rows(wh: Warehouse) -> pa.Table:
@@ -68,20 +87,33 @@ def review_rows(wh: Warehouse) -> pa.Table:
     return both.to_pyarrow()
 
 
-def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, pa.Table]:
-    """The serving tables' rows, built from the warehouse marts."""
-    customer = protect(wh.read("customer").to_pylist(), _sensitive(CUSTOMER), cipher)
-    c360 = protect(wh.read("customer_360").to_pylist(), _sensitive(CUSTOMER_360), cipher)
-    tables = {
-        "customer": pa.Table.from_pylist(customer),
-        "customer_360": pa.Table.from_pylist(c360),
-        "customer_provenance": provenance_documents(wh.read("customer_provenance").to_pylist()),
-        "household_member": wh.read("household_member"),
-        "identity_record": wh.read("identity_cluster"),
-        "identity_review": review_rows(wh),
+def _stream(wh: Warehouse, name: str, order_by: str | None = None) -> Iterator[pa.RecordBatch]:
+    t = wh.table(name)
+    if order_by:
+        t = t.order_by(order_by)
+    yield from t.to_pyarrow_batches(chunk_size=BATCH)
+
+
+def _protected(wh: Warehouse, name: str, entity: Any, cipher: FieldCipher) -> Callable[[], Iterator[pa.RecordBatch]]:
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in _stream(wh, name):
+            yield pa.RecordBatch.from_pylist(protect(batch.to_pylist(), _sensitive(entity), cipher))
+
+    return batches
+
+
+def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, Rows]:
+    """The serving tables' rows, streamed from the warehouse marts batch by batch."""
+    tables: dict[str, Rows] = {
+        "customer": _protected(wh, "customer", CUSTOMER, cipher),
+        "customer_360": _protected(wh, "customer_360", CUSTOMER_360, cipher),
+        "customer_provenance": lambda: provenance_documents(_stream(wh, "customer_provenance", "customer_id")),
+        "household_member": lambda: _stream(wh, "household_member"),
+        "identity_record": lambda: _stream(wh, "identity_cluster"),
+        "identity_review": lambda: iter(review_rows(wh).to_batches(BATCH)),
     }
     if wh.has_table("customer_tag"):
-        tables["customer_tag"] = wh.read("customer_tag")
+        tables["customer_tag"] = lambda: _stream(wh, "customer_tag")
     return tables
 
 

@@ -1,12 +1,13 @@
 """Publish marts to the serving database in ONE transaction: readers see the old marts or the new.
 
+Rows arrive as streams of Arrow record batches, so a million customers never sit in memory at once.
 A failure anywhere rolls the whole publication back, so the previously published marts stay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 from sqlalchemy import MetaData, Table, delete
@@ -15,12 +16,21 @@ from shouhu.errors import StorageError
 from shouhu.storage.serving import engine_for
 
 BATCH_ROWS = 20_000
+Rows: TypeAlias = pa.Table | Callable[[], Iterable[pa.RecordBatch]]
 
 
-def publish_tables(url: str, tables: Mapping[str, pa.Table], fail_after: str | None = None) -> dict[str, int]:
+def _batches(data: Rows) -> Iterable[pa.RecordBatch]:
+    if isinstance(data, pa.Table):
+        batches: Iterable[pa.RecordBatch] = data.to_batches(BATCH_ROWS)
+        return batches
+    return data()
+
+
+def publish_tables(url: str, tables: Mapping[str, Rows], fail_after: str | None = None) -> dict[str, int]:
     """Replace the rows of each serving table with ``tables[name]``; returns rows written per table.
 
-    ``fail_after`` (tests only) raises after that table is written, to prove the rollback.
+    Each value is an Arrow table or a function returning record batches (called inside the
+    transaction). ``fail_after`` (tests only) raises after that table is written, to prove the rollback.
     """
     engine = engine_for(url)
     written: dict[str, int] = {}
@@ -28,15 +38,16 @@ def publish_tables(url: str, tables: Mapping[str, pa.Table], fail_after: str | N
         with engine.begin() as conn:
             for name, data in tables.items():
                 target = Table(name, MetaData(), autoload_with=conn)
-                unknown = set(data.column_names) - set(target.c.keys())
-                if unknown:
-                    raise StorageError(f"cannot publish {name}: serving table has no columns {sorted(unknown)}")
                 conn.execute(delete(target))
-                for batch in data.to_batches(BATCH_ROWS):
+                written[name] = 0
+                for batch in _batches(data):
+                    unknown = set(batch.schema.names) - set(target.c.keys())
+                    if unknown:
+                        raise StorageError(f"cannot publish {name}: serving table has no columns {sorted(unknown)}")
                     rows: list[dict[str, Any]] = batch.to_pylist()
                     if rows:
                         conn.execute(target.insert(), rows)
-                written[name] = data.num_rows
+                    written[name] += len(rows)
                 if fail_after == name:
                     raise StorageError(f"injected failure after publishing {name}")
     except StorageError:
