@@ -17,6 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shouhu.cli.advice import register as register_advice
 from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
 from shouhu.cli.identity import identity_app
 from shouhu.cli.scoring import persistency_app
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 app.add_typer(identity_app, name="identity")
 register_stewardship(identity_app)
+register_advice(app)
 app.add_typer(persistency_app, name="persistency")
 register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
@@ -306,27 +308,29 @@ def demo(
 def refresh_command(
     as_of: Annotated[datetime | None,
                      typer.Option(formats=["%Y-%m-%d"], help="Date the marts describe; default today.")] = None,
+    engine: Annotated[str, typer.Option(help="auto: the configured warehouse; spark: local PySpark "
+                                             "(needs the extra shouhu\\[spark] and Java 17).")] = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Run the pipeline (identity → golden → households → 360 → tags) and publish the marts. 刷新客户视图。"""
-    from shouhu.pipeline.refresh import STEPS, refresh
+    from shouhu.pipeline.refresh import refresh, steps_for
 
     settings = get_settings()
     day = as_of.date() if as_of else None
     if as_json:
-        result = guarded(lambda: refresh(settings, as_of=day))
+        result = guarded(lambda: refresh(settings, as_of=day, engine=engine))
         print_json(result.to_dict())
         return
     with _progress(True) as progress:
         assert progress is not None
-        task = progress.add_task("refresh", total=len(STEPS))
+        task = progress.add_task("refresh", total=len(steps_for(engine)))
 
         def report(step: str, state: str) -> None:
             progress.update(task, description=f"refresh: {step}")
             if state == "done":
                 progress.advance(task)
 
-        result = guarded(lambda: refresh(settings, as_of=day, progress=report))
+        result = guarded(lambda: refresh(settings, as_of=day, progress=report, engine=engine))
     table = Table(title=f"refresh {result.run_id} as of {result.as_of} (刷新)")
     for col in ("step", "seconds", "result"):
         table.add_column(col)

@@ -1,0 +1,186 @@
+"""Suitability guardrail (产品适当性管理): may this product be recommended to this person by this seller?
+
+Checks, each logged as a :class:`CheckRecord` (inputs, result, reason zh/en, time):
+
+* ``customer_risk``: product risk grade ≤ the customer's tolerance (R1→P1, R2→P2, … R5→P5); a
+  customer with no assessment is treated as R1 (only P1 products) until assessed
+* ``seller_qualification``: product risk grade ≤ what the seller may sell (Q1→P2, Q2→P3, Q3→P5);
+  self-service (no seller) skips this check, and says so
+* ``issue_age``: the product's issue ages include the person's age
+* ``health``: a declared serious condition blocks critical illness and medical cover
+* ``affordability`` (plan level): all premiums ≤ ``affordability_share`` of household income
+
+The log is append-only behind :class:`CheckLog`; the compliance layer persists it later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from shouhu.advice.model import Person, money
+from shouhu.errors import UnknownName
+from shouhu.model.vocab import ProductType, QualificationGrade, RiskGrade
+from shouhu.reference.products import Product
+
+RISK_LEVELS = ("R1", "R2", "R3", "R4", "R5")
+CUSTOMER_MAX_GRADE: dict[str, RiskGrade] = {f"R{i}": RiskGrade(f"P{i}") for i in range(1, 6)}
+SELLER_MAX_GRADE: dict[QualificationGrade, RiskGrade] = {
+    QualificationGrade.Q1: RiskGrade.P2, QualificationGrade.Q2: RiskGrade.P3, QualificationGrade.Q3: RiskGrade.P5,
+}
+SERIOUS_CONDITIONS = frozenset({"cancer", "heart_disease", "stroke", "kidney_failure", "liver_cirrhosis"})
+CONDITION_ZH = {"cancer": "恶性肿瘤", "heart_disease": "心脏病", "stroke": "脑卒中",
+                "kidney_failure": "肾衰竭", "liver_cirrhosis": "肝硬化", "diabetes": "糖尿病",
+                "hypertension": "高血压", "thyroid_nodule": "甲状腺结节"}
+HEALTH_UNDERWRITTEN = frozenset({ProductType.CRITICAL_ILLNESS, ProductType.MEDICAL})
+
+
+def grade_rank(grade: RiskGrade | str) -> int:
+    return int(str(grade)[1])
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    check: str
+    subject: str  # who and what: "<person_id>/<product_code>" or "<household_id>/plan"
+    inputs: dict[str, Any]
+    passed: bool
+    zh: str
+    en: str
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class CheckLog(Protocol):
+    def append(self, record: CheckRecord) -> None: ...
+
+    def records(self) -> list[CheckRecord]: ...
+
+
+class MemoryCheckLog:
+    def __init__(self) -> None:
+        self._items: list[CheckRecord] = []
+
+    def append(self, record: CheckRecord) -> None:
+        self._items.append(record)
+
+    def records(self) -> list[CheckRecord]:
+        return list(self._items)
+
+
+class JsonlCheckLog:
+    """Append-only JSON lines file: one check a line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, record: CheckRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+
+    def records(self) -> list[CheckRecord]:
+        if not self.path.exists():
+            return []
+        return [CheckRecord(**json.loads(x)) for x in self.path.read_text(encoding="utf-8").splitlines() if x]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    checks: tuple[CheckRecord, ...]
+
+    @property
+    def reasons(self) -> list[CheckRecord]:
+        return [c for c in self.checks if not c.passed]
+
+    def why(self, lang: str = "zh") -> str:
+        return ";".join(c.zh if lang.startswith("zh") else c.en for c in self.reasons)
+
+
+def _risk(person: Person, product: Product, risk_level: str | None, subject: str) -> CheckRecord:
+    if risk_level is not None and risk_level not in CUSTOMER_MAX_GRADE:
+        raise UnknownName("risk level", risk_level, list(RISK_LEVELS))
+    level = risk_level or "R1"
+    cap = CUSTOMER_MAX_GRADE[level]
+    ok = grade_rank(product.risk_grade) <= grade_rank(cap)
+    note_zh = "" if risk_level else "(未做风险测评,按R1处理)"
+    note_en = "" if risk_level else " (not assessed: treated as R1)"
+    return CheckRecord("customer_risk", subject, {"risk_level": level, "assessed": risk_level is not None,
+                                                  "product_grade": product.risk_grade.value}, ok,
+                       f"客户风险等级{level}{note_zh}可购买至{cap.value},产品为{product.risk_grade.value}"
+                       + ("" if ok else ",超出客户风险承受能力"),
+                       f"customer risk level {level}{note_en} allows up to {cap.value}; product is "
+                       f"{product.risk_grade.value}" + ("" if ok else ": above the customer's risk tolerance"))
+
+
+def _seller(product: Product, seller_grade: str | None, subject: str) -> CheckRecord:
+    if seller_grade is None:
+        return CheckRecord("seller_qualification", subject, {"seller_grade": None}, True,
+                           "自助投保,无销售人员资质要求", "self-service: no seller qualification applies")
+    try:
+        grade = QualificationGrade(seller_grade)
+    except ValueError:
+        raise UnknownName("seller qualification grade", seller_grade, QualificationGrade.codes()) from None
+    cap = SELLER_MAX_GRADE[grade]
+    ok = grade_rank(product.risk_grade) <= grade_rank(cap)
+    return CheckRecord("seller_qualification", subject, {"seller_grade": grade.value,
+                                                         "product_grade": product.risk_grade.value}, ok,
+                       f"销售人员资质{grade.value}({grade.zh})可销售至{cap.value}"
+                       + ("" if ok else f",不得销售{product.risk_grade.value}产品"),
+                       f"seller grade {grade.value} ({grade.en}) may sell up to {cap.value}"
+                       + ("" if ok else f"; may not sell a {product.risk_grade.value} product"))
+
+
+def _age(person: Person, product: Product, subject: str) -> CheckRecord:
+    ok = product.min_age <= person.age <= product.max_age
+    return CheckRecord("issue_age", subject, {"age": person.age, "min_age": product.min_age,
+                                              "max_age": product.max_age}, ok,
+                       f"投保年龄{product.min_age}-{product.max_age}岁,被保险人{person.age}岁"
+                       + ("" if ok else ",不符合投保年龄"),
+                       f"issue ages {product.min_age}-{product.max_age}, insured is {person.age}"
+                       + ("" if ok else ": outside the issue ages"))
+
+
+def _health(person: Person, product: Product, subject: str) -> CheckRecord:
+    serious = sorted(person.health_conditions & SERIOUS_CONDITIONS)
+    blocks = bool(serious) and product.type in HEALTH_UNDERWRITTEN
+    return CheckRecord("health", subject, {"declared": sorted(person.health_conditions),
+                                           "product_type": product.type.value}, not blocks,
+                       f"健康告知{'、'.join(CONDITION_ZH.get(c, c) for c in serious)}不符合{product.type.zh}投保条件"
+                       if blocks
+                       else "健康告知无影响本产品的严重疾病",
+                       f"declared {', '.join(serious)}: not insurable for {product.type.en}" if blocks
+                       else "no declared serious condition affects this product")
+
+
+def check_product(person: Person, product: Product, *, risk_level: str | None, seller_grade: str | None,
+                  log: CheckLog | None = None) -> Verdict:
+    """Every product-level check for one person; each is appended to ``log``."""
+    subject = f"{person.person_id}/{product.code}"
+    checks = (_risk(person, product, risk_level, subject), _seller(product, seller_grade, subject),
+              _age(person, product, subject), _health(person, product, subject))
+    if log is not None:
+        for c in checks:
+            log.append(c)
+    return Verdict(all(c.passed for c in checks), checks)
+
+
+def check_affordability(subject: str, total_premium: float, household_income: float, share: float,
+                        log: CheckLog | None = None) -> CheckRecord:
+    cap = household_income * share
+    ok = total_premium <= cap + 0.005
+    rec = CheckRecord("affordability", subject, {"total_premium": round(total_premium, 2),
+                                                 "household_income": household_income, "share": share}, ok,
+                      f"年缴保费合计{money(total_premium)}元,上限为家庭年收入的{share:.0%}即{money(cap)}元"
+                      + ("" if ok else ",超出承受能力"),
+                      f"total premium {money(total_premium)} CNY a year; ceiling {share:.0%} of household income, "
+                      f"{money(cap)} CNY" + ("" if ok else ": not affordable"))
+    if log is not None:
+        log.append(rec)
+    return rec
