@@ -163,10 +163,12 @@ def build_households(wh: Warehouse, as_of: date) -> int:
     """Materialise ``household_member``; returns the number of households."""
     tables = {n: wh.table(n) for n in ("identity_cluster", "customer", "src_relationship", "src_policy",
                                        "src_policy_beneficiary") if wh.has_table(n)}
-    edges = []
+    edges: list[Edge] = []
     for expr in edge_exprs(tables):
-        for row in expr.to_pyarrow().to_pylist():
-            edges.append(Edge(row["a"], row["b"], row["evidence"], row["relation"]))
+        # Sorted: the first edge of a pair names its evidence and relation, and engines return rows
+        # in different orders. Kinds keep their order (relationship, policy, beneficiary, address).
+        rows = sorted(expr.to_pyarrow().to_pylist(), key=lambda r: (r["a"], r["b"], r["relation"] or ""))
+        edges.extend(Edge(row["a"], row["b"], row["evidence"], row["relation"]) for row in rows)
     people_rows = wh.table("customer").select("customer_id", "birth_date", "annual_income").to_pyarrow()
     people = {r["customer_id"]: r for r in people_rows.to_pylist()}
     rows = assign_households(people, edges, people, as_of)

@@ -94,9 +94,9 @@ def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress
     if engine not in ENGINES:
         raise UnknownName("refresh engine", engine, ENGINES)
     if engine == "spark":
-        from shouhu.storage.spark import require_pyspark
+        from shouhu.storage.spark import require_spark
 
-        require_pyspark("refresh --engine spark")
+        require_spark("refresh --engine spark")
     as_of = as_of or date.today()
     upgrade(settings.serving)
     result = RefreshResult(run_id=uuid.uuid4().hex[:16], as_of=as_of)

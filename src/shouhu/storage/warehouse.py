@@ -174,6 +174,11 @@ class Warehouse:
 
     def materialize(self, name: str, expr: Any) -> None:
         """Create or replace ``name`` from an Ibis expression, computed inside the engine (no round trip)."""
+        if self._spark is not None:
+            from shouhu.storage import spark
+
+            self._run(f"create table {name}", lambda: spark.materialize(self.con, name, expr))
+            return
         self._run(f"create table {name}", lambda: self.con.create_table(name, expr, overwrite=True))
         self.analyze(name)
 
@@ -181,8 +186,10 @@ class Warehouse:
     def export_parquet(self, name: str, path: Path) -> None:
         """Write table ``name`` to parquet at ``path`` (a file; a folder of part files on Spark)."""
         if self._spark is not None:
+            from shouhu.storage import spark
+
             session = self._spark.session
-            self._run(f"export {name}", lambda: session.table(name).write.mode("overwrite").parquet(str(path)))
+            self._run(f"export {name}", lambda: spark.export_parquet(session, name, path))
         else:
             self._run(f"export {name}", lambda: self.con.to_parquet(self.con.table(name), str(path)))
 
