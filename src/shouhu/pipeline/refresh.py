@@ -67,7 +67,16 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
     decided = constraints(settings.serving)
 
     def identity(wh: Warehouse) -> Any:
-        return resolve_identities(wh, must_link=decided.must_link, cannot_link=decided.cannot_link).to_dict()
+        if wh.supports_splink:
+            return resolve_identities(wh, must_link=decided.must_link, cannot_link=decided.cannot_link).to_dict()
+        # Splink runs on DuckDB and Spark, not PostgreSQL (no Jaro-Winkler there): link in a scratch
+        # DuckDB next to the data directory and bring the two identity marts back.
+        with tempfile.TemporaryDirectory(prefix="shouhu-identity-") as tmp, \
+                Warehouse(f"duckdb:///{Path(tmp) / 'identity.duckdb'}") as scratch:
+            wh.copy_tables_to(scratch, ["src_party"], Path(tmp))
+            result = resolve_identities(scratch, must_link=decided.must_link, cannot_link=decided.cannot_link)
+            scratch.copy_tables_to(wh, ["identity_pair", "identity_cluster"], Path(tmp))
+        return result.to_dict() | {"linked_in": "scratch duckdb"}
 
     return {
         "identity": identity,

@@ -10,6 +10,7 @@ instead of checking backend names.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,17 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB may use 80% of RAM by default, which leaves the Python side of a 1M-customer refresh
+    too little (it was killed by the OOM killer). Default: 40% of physical memory;
+    ``SHOUHU_DUCKDB_MEMORY_LIMIT`` (e.g. ``8GB``) overrides it."""
+    configured = os.environ.get("SHOUHU_DUCKDB_MEMORY_LIMIT")
+    if configured:
+        return configured
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(total * 0.4 / 2**30))}GB"
+
+
 def _connect(url: str) -> tuple[str, Any]:
     parsed = urlparse(url)
     scheme = parsed.scheme.split("+")[0]
@@ -58,9 +70,11 @@ def _connect(url: str) -> tuple[str, Any]:
         path = unquote(parsed.path)
         if parsed.netloc:  # duckdb://relative/path
             path = parsed.netloc + path
-        if path and path != ":memory:":
+        if path in ("", "/", "/:memory:"):
+            path = ":memory:"
+        if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return "duckdb", ibis.duckdb.connect(path or ":memory:")
+        return "duckdb", ibis.duckdb.connect(path, memory_limit=duckdb_memory_limit())
     if scheme in ("postgres", "postgresql"):
         return "postgres", ibis.postgres.connect(
             host=parsed.hostname or "localhost",
@@ -211,6 +225,10 @@ class Warehouse:
             path = workdir / f"{name}.parquet"
             self.export_parquet(name, path)
             target.import_parquet(name, path)
+
+    @property
+    def supports_splink(self) -> bool:
+        return self.engine == "duckdb" or self._spark is not None
 
     def splink_api(self) -> Any:
         """A Splink database API on this warehouse's own connection, so linking runs in the engine."""
