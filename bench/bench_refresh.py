@@ -44,7 +44,13 @@ def main() -> None:
     settings = Settings(data_dir=workdir, warehouse_url=f"duckdb:///{warehouse}",
                         serving_url=f"sqlite:///{workdir / 'serving.sqlite'}")
     started = time.perf_counter()
-    result = refresh(settings, as_of=date(2026, 10, 31))
+
+    def report(step: str, state: str) -> None:
+        if state == "done":
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"  {step} done at {time.perf_counter() - started:7.1f}s, peak RSS so far {peak:,.0f} MB", flush=True)
+
+    result = refresh(settings, as_of=date(2026, 10, 31), progress=report)
     total = time.perf_counter() - started
     for step in result.steps:
         print(f"{step['step']:>14}  {step['seconds']:8.1f}s  {str(step['detail'])[:110]}")
