@@ -58,6 +58,10 @@ def test_refresh_publishes_every_mart_and_logs_the_run(refreshed: Settings) -> N
     assert serving_rows(s, "SELECT COUNT(*) FROM customer_provenance")[0][0] == customers
     assert serving_rows(s, "SELECT COUNT(*) FROM identity_record")[0][0] == records
     assert serving_rows(s, "SELECT COUNT(*) FROM household_member")[0][0] == customers
+    assert serving_rows(s, "SELECT COUNT(*) FROM customer_gap")[0][0] == customers
+    # the gaps step feeds tags: a life-cover gap tag exactly where the gap engine found one
+    assert serving_rows(s, "SELECT COUNT(*) FROM customer_tag WHERE tag = 'life_gap'")[0][0] == \
+        serving_rows(s, "SELECT COUNT(*) FROM customer_gap WHERE gap_life > 0")[0][0] > 0
     [run] = runs.list_runs(s.serving)
     assert run["status"] == "succeeded" and [step["step"] for step in run["steps"]] == list(STEPS)
     assert all(step["seconds"] >= 0 for step in run["steps"])

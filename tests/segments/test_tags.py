@@ -44,6 +44,7 @@ EXPECTED: dict[str, set[str]] = {
     "young_children": {"c002"},
     "high_net_worth": {"c003", "c019"},
     "ci_underinsured": {"c004"},
+    "life_gap": set(),  # no customer_gap table here: gap columns are empty
     "long_no_contact": {"c005", "c006"},
     "policy_lapsed": {"c007"},
     "premium_overdue": {"c008", "c009"},
@@ -73,7 +74,9 @@ def test_shipped_library_loads_with_labels_and_rules() -> None:
 def test_each_shipped_tag_picks_the_expected_customers(code: str, tmp_path: Path) -> None:
     with Warehouse(f"duckdb:///{tmp_path}/w.duckdb") as wh:
         wh.write_table("customer_360", make_customer_360(CUSTOMERS))
-        t = wh.table("customer_360")
+        from shouhu.segments.tags import customer_360 as rule_input  # 360 plus the gap columns
+
+        t = rule_input(wh)
         tag = load_tag_library().get(code)
         got = set(t.filter(compile_rule(tag.rule, t)).customer_id.to_pyarrow().to_pylist())
     assert got == EXPECTED[code], tag.rule.text
@@ -142,3 +145,18 @@ def test_empty_library_gives_an_empty_customer_tag(put_customers: PutCustomers, 
     wh = put_customers(CUSTOMERS)
     assert apply_tags(wh, load_tag_library(path=tmp_path / "only.toml")) == {}
     assert wh.read("customer_tag").num_rows == 0
+
+
+def test_tags_can_use_the_batch_gaps(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from shouhu.model.marts import CUSTOMER_GAP
+    from shouhu.segments.tags import apply_tags
+
+    with Warehouse(f"duckdb:///{tmp_path}/w.duckdb") as wh:
+        wh.write_table("customer_360", make_customer_360(CUSTOMERS))
+        gaps = {f.name: [0.0, 0.0] for f in CUSTOMER_GAP.fields[1:]} | {"gap_life": [500_000.0, 0.0]}
+        wh.write_table("customer_gap", pa.table({"customer_id": ["c001", "c002"], **gaps}))
+        counts = apply_tags(wh, load_tag_library())
+        rows = wh.query("SELECT customer_id FROM customer_tag WHERE tag = 'life_gap'")
+    assert counts["life_gap"] == 1 and rows == [("c001",)]

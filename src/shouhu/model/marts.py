@@ -151,6 +151,19 @@ CUSTOMER_TAG = Entity(
     key=("customer_id", "tag"), table_name="customer_tag",
 )
 
+_NEEDS = (("life", "寿险"), ("critical_illness", "重疾"), ("medical", "医疗"), ("accident", "意外"),
+          ("pension", "养老"), ("education", "教育金"))
+CUSTOMER_GAP = Entity(
+    "customer_gap", "保障缺口", "Protection gaps (batch, from customer_360)",
+    (
+        _F("customer_id", "string", "客户号", "Customer id", required=True),
+        *(_F(f"need_{code}", "float", f"{zh}需求(元)", f"Need: {code.replace('_', ' ')} (CNY)") for code, zh in _NEEDS),
+        *(_F(f"gap_{code}", "float", f"{zh}缺口(元)", f"Gap: {code.replace('_', ' ')} (CNY)") for code, zh in _NEEDS),
+    ),
+    key=("customer_id",), table_name="customer_gap",
+)
+
 MARTS: dict[str, Entity] = {m.name: m for m in (
-    IDENTITY_CLUSTER, IDENTITY_PAIR, CUSTOMER, CUSTOMER_PROVENANCE, HOUSEHOLD_MEMBER, CUSTOMER_360, CUSTOMER_TAG,
+    IDENTITY_CLUSTER, IDENTITY_PAIR, CUSTOMER, CUSTOMER_PROVENANCE, HOUSEHOLD_MEMBER, CUSTOMER_360, CUSTOMER_GAP,
+    CUSTOMER_TAG,
 )}

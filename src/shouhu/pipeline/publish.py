@@ -114,6 +114,8 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, Rows]:
     }
     if wh.has_table("customer_tag"):
         tables["customer_tag"] = lambda: _stream(wh, "customer_tag")
+    if wh.has_table("customer_gap"):
+        tables["customer_gap"] = lambda: _stream(wh, "customer_gap")
     return tables
 
 

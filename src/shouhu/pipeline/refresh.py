@@ -29,7 +29,7 @@ from shouhu.storage import runs
 from shouhu.storage.serving import upgrade
 from shouhu.storage.warehouse import Warehouse
 
-STEPS = ("identity", "golden", "households", "customer_360", "tags", "publish")
+STEPS = ("identity", "golden", "households", "customer_360", "gaps", "tags", "publish")
 ENGINES = ("auto", "spark")  # auto: the configured warehouse
 # Extra steps of a Spark run, around the pipeline proper.
 SPARK_STEPS = ("copy_to_spark", *STEPS[:-1], "copy_back", STEPS[-1])
@@ -55,6 +55,7 @@ class RefreshResult:
 
 
 def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Warehouse], Any]]:
+    from shouhu.advice.batch import build_customer_gaps
     from shouhu.customer360 import build_customer_360
     from shouhu.identity.golden import build_golden_records
     from shouhu.identity.households import build_households
@@ -83,6 +84,7 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
         "golden": lambda wh: {"customers": build_golden_records(wh)},
         "households": lambda wh: {"households": build_households(wh, as_of)},
         "customer_360": lambda wh: {"rows": build_customer_360(wh, as_of)},
+        "gaps": lambda wh: {"rows": build_customer_gaps(wh, as_of)},
         "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
         "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings)),
     }

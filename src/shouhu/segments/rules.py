@@ -32,7 +32,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from shouhu.errors import InvalidInput
-from shouhu.model.marts import CUSTOMER_360
+from shouhu.model.marts import CUSTOMER_360, CUSTOMER_GAP
 from shouhu.model.schema import Entity, FieldType
 from shouhu.segments.nodes import (
     MAX_DEPTH,
@@ -205,8 +205,11 @@ class Rule:
 _SENSITIVE = frozenset(f.name for f in CUSTOMER_360.fields if f.sensitive)
 
 
-def column_types(entity: Entity = CUSTOMER_360) -> dict[str, FieldType]:
-    return {f.name: f.dtype for f in entity.fields}
+def column_types(entity: Entity | None = None) -> dict[str, FieldType]:
+    """Columns a rule may use: customer_360's, plus the batch protection gaps (customer_gap)."""
+    if entity is not None:
+        return {f.name: f.dtype for f in entity.fields}
+    return {f.name: f.dtype for f in (*CUSTOMER_360.fields, *CUSTOMER_GAP.fields)}
 
 
 def parse_rule(text: str, columns: Mapping[str, FieldType] | None = None) -> Rule:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import ibis
 
 from shouhu.errors import ConfigError, ShouhuError, StorageError, UnknownName
-from shouhu.model.marts import CUSTOMER_360, CUSTOMER_TAG
+from shouhu.model.marts import CUSTOMER_360, CUSTOMER_GAP, CUSTOMER_TAG
 from shouhu.segments.compile import compile_rule
 from shouhu.segments.nodes import RuleError
 from shouhu.segments.rules import Rule, parse_rule
@@ -160,7 +160,12 @@ def customer_360(wh: Any) -> Any:
     if not wh.has_table(CUSTOMER_360.table):
         raise StorageError(f"the warehouse has no {CUSTOMER_360.table} table yet: run the refresh pipeline "
                            "first (客户360视图尚未生成)", table=CUSTOMER_360.table)
-    return wh.table(CUSTOMER_360.table)
+    customers = wh.table(CUSTOMER_360.table)
+    if wh.has_table(CUSTOMER_GAP.table):
+        gaps = wh.table(CUSTOMER_GAP.table)
+        return customers.left_join(gaps, "customer_id").drop("customer_id_right")
+    # no gaps step yet: the gap columns exist and are empty, so rules that name them still compile
+    return customers.mutate(**{f.name: ibis.null().cast("float64") for f in CUSTOMER_GAP.fields[1:]})
 
 
 def apply_tags(wh: Any, library: TagLibrary | None = None) -> dict[str, int]:
