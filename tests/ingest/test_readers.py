@@ -327,3 +327,16 @@ def test_broken_csv_rows_keep_their_quoting(tmp_path: Path) -> None:
     path.write_text('a,b\n1,"x, y",3\n', encoding="utf-8")
     [chunk] = list(read_file(path, "csv"))
     assert chunk.broken[0][2] == '1,"x, y",3'
+
+
+def test_xlsx_error_cells_are_kept_not_blanked(tmp_path: Path) -> None:
+    # Excel formula errors must reach validation as text (and be quarantined), never become blanks.
+    path = write_xlsx(tmp_path / "errors.xlsx", {"客户": [["姓名", "年收入"], ["张伟", "#VALUE!"], ["李娜", 100]]})
+    from shouhu.ingest.readers import _has_error_cells
+
+    assert _has_error_cells(path)
+    [chunk] = read_all(path, "xlsx")
+    assert list(chunk.records["年收入"]) == ["#VALUE!", 100]
+    clean = write_xlsx(tmp_path / "clean.xlsx", {"客户": [["姓名", "年收入"], ["张伟", 5]]})
+    assert not _has_error_cells(clean)
+    assert list(read_all(clean, "xlsx")[0].records["年收入"]) == [5]

@@ -204,11 +204,56 @@ def read_parquet(path: Path, chunk_rows: int = 100_000) -> Iterator[Chunk]:
         start += len(df)
 
 
-def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -> Iterator[Chunk]:
-    """Excel via calamine (Rust): about 10x faster than openpyxl on large sheets.
+def _has_error_cells(path: Path) -> bool:
+    """True when a worksheet holds Excel error cells (#VALUE!, #N/A, ...): ``t="e"`` in the sheet XML."""
+    import zipfile
 
-    Calamine gives empty cells as ""; they become None like every other reader's blanks.
-    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with archive.open(name) as fh:
+                        tail = b""
+                        for block in iter(lambda: fh.read(1 << 20), b""):
+                            if b't="e"' in tail + block:
+                                return True
+                            tail = block[-8:]
+    except zipfile.BadZipFile:
+        return False  # the reader reports the unreadable file
+    return False
+
+
+def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -> Iterator[Chunk]:
+    """Excel via calamine (Rust, about 10x faster than openpyxl), unless the file holds error cells:
+    calamine reads #VALUE! as an empty cell, which would turn a bad value into a silent blank, so such
+    files are read with openpyxl, which keeps the error text for the quarantine."""
+    if _has_error_cells(path):
+        return _read_xlsx_openpyxl(path, sheet, chunk_rows)
+    return _read_xlsx_calamine(path, sheet, chunk_rows)
+
+
+def _xlsx_rows(path: Path, header_row: Any, rows_iter: Iterator[Any], first_row: int,
+               chunk_rows: int) -> Iterator[Chunk]:
+    if header_row is None or all(v is None for v in header_row):
+        raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
+    header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header_row)]
+    _check_header(path, header)
+    rows: list[tuple[Any, ...]] = []
+    numbers: list[int] = []
+    for row_no, row in enumerate(rows_iter, start=first_row + 1):
+        values = tuple(row[: len(header)])
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        rows.append(values + (None,) * (len(header) - len(values)))
+        numbers.append(row_no)
+        if len(rows) >= chunk_rows:
+            yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
+            rows, numbers = [], []
+    if rows:
+        yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
+
+
+def _read_xlsx_calamine(path: Path, sheet: str | None, chunk_rows: int) -> Iterator[Chunk]:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -219,25 +264,24 @@ def read_xlsx(path: Path, sheet: str | None = None, chunk_rows: int = 100_000) -
         raise SourceFileError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheet_names}", file=str(path))
     ws = wb.get_sheet_by_name(sheet or wb.sheet_names[0])
     first_row = ws.start[0] + 1 if ws.start else 1  # 1-based sheet row of the header
-    rows_iter = ws.iter_rows()
-    header_row = next(rows_iter, None)
-    if header_row is None or all(v == "" for v in header_row):
-        raise SourceFileError(f"{path}: the sheet is empty (no header row)", file=str(path))
-    header = [str(h).strip() if h != "" else f"column_{i + 1}" for i, h in enumerate(header_row)]
-    _check_header(path, header)
-    rows: list[tuple[Any, ...]] = []
-    numbers: list[int] = []
-    for row_no, row in enumerate(rows_iter, start=first_row + 1):
-        values = tuple(None if v == "" else v for v in row[: len(header)])
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        rows.append(values + (None,) * (len(header) - len(values)))
-        numbers.append(row_no)
-        if len(rows) >= chunk_rows:
-            yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
-            rows, numbers = [], []
-    if rows:
-        yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), numbers)
+    blank_as_none = (tuple(None if v == "" else v for v in row) for row in ws.iter_rows())
+    yield from _xlsx_rows(path, next(blank_as_none, None), blank_as_none, first_row, chunk_rows)
+
+
+def _read_xlsx_openpyxl(path: Path, sheet: str | None, chunk_rows: int) -> Iterator[Chunk]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:
+        raise SourceFileError(f"{path}: not a readable Excel (.xlsx) file: {e}", file=str(path)) from e
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise SourceFileError(f"{path}: no sheet {sheet!r}; sheets: {wb.sheetnames}", file=str(path))
+        rows_iter = (wb[sheet] if sheet else wb.worksheets[0]).iter_rows(values_only=True)
+        yield from _xlsx_rows(path, next(rows_iter, None), rows_iter, 1, chunk_rows)
+    finally:
+        wb.close()
 
 
 def read_file(path: Path, fmt: str, *, encoding: str = "auto", sheet: str | None = None,
