@@ -20,6 +20,7 @@ from rich.table import Table
 from shouhu.cli.advice import register as register_advice
 from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
 from shouhu.cli.identity import identity_app
+from shouhu.cli.nba import register as register_nba
 from shouhu.cli.scoring import persistency_app
 from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
@@ -41,6 +42,9 @@ app.add_typer(identity_app, name="identity")
 register_stewardship(identity_app)
 register_advice(app)
 app.add_typer(persistency_app, name="persistency")
+nba_app = typer.Typer(help="Next best actions and agents' task lists. 下一步最佳行动。", no_args_is_help=True)
+register_nba(nba_app)
+app.add_typer(nba_app, name="nba")
 register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
