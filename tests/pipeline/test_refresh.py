@@ -59,6 +59,9 @@ def test_refresh_publishes_every_mart_and_logs_the_run(refreshed: Settings) -> N
     assert serving_rows(s, "SELECT COUNT(*) FROM identity_record")[0][0] == records
     assert serving_rows(s, "SELECT COUNT(*) FROM household_member")[0][0] == customers
     assert serving_rows(s, "SELECT COUNT(*) FROM customer_gap")[0][0] == customers
+    assert serving_rows(s, "SELECT COUNT(*) FROM customer_value")[0][0] == customers
+    actions = serving_rows(s, "SELECT customer_id, rank, reason_zh, reason_en FROM next_best_action")
+    assert actions and all(zh and en for _, _, zh, en in actions)
     # the gaps step feeds tags: a life-cover gap tag exactly where the gap engine found one
     assert serving_rows(s, "SELECT COUNT(*) FROM customer_tag WHERE tag = 'life_gap'")[0][0] == \
         serving_rows(s, "SELECT COUNT(*) FROM customer_gap WHERE gap_life > 0")[0][0] > 0

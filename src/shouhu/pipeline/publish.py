@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -114,8 +115,9 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, Rows]:
     }
     if wh.has_table("customer_tag"):
         tables["customer_tag"] = lambda: _stream(wh, "customer_tag")
-    if wh.has_table("customer_gap"):
-        tables["customer_gap"] = lambda: _stream(wh, "customer_gap")
+    for optional in ("customer_gap", "customer_value", "next_best_action"):
+        if wh.has_table(optional):
+            tables[optional] = partial(_stream, wh, optional)
     return tables
 
 

@@ -29,7 +29,7 @@ from shouhu.storage import runs
 from shouhu.storage.serving import upgrade
 from shouhu.storage.warehouse import Warehouse
 
-STEPS = ("identity", "golden", "households", "customer_360", "gaps", "tags", "publish")
+STEPS = ("identity", "golden", "households", "customer_360", "gaps", "tags", "value", "actions", "publish")
 ENGINES = ("auto", "spark")  # auto: the configured warehouse
 # Extra steps of a Spark run, around the pipeline proper.
 SPARK_STEPS = ("copy_to_spark", *STEPS[:-1], "copy_back", STEPS[-1])
@@ -63,6 +63,8 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
     from shouhu.identity.stewardship import constraints
     from shouhu.pipeline.publish import publish_marts
     from shouhu.privacy.crypto import cipher_from_settings
+    from shouhu.scoring.nba import build_next_best_actions
+    from shouhu.scoring.value import build_customer_value
     from shouhu.segments.tags import apply_tags, load_tag_library
 
     decided = constraints(settings.serving)
@@ -85,6 +87,9 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
         "households": lambda wh: {"households": build_households(wh, as_of)},
         "customer_360": lambda wh: {"rows": build_customer_360(wh, as_of)},
         "gaps": lambda wh: {"rows": build_customer_gaps(wh, as_of)},
+        # value uses lapse_score and actions use crosssell_score when those models have been run
+        "value": lambda wh: build_customer_value(wh, as_of),
+        "actions": lambda wh: build_next_best_actions(wh, as_of),
         "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
         "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings)),
     }

@@ -29,6 +29,7 @@ import pyarrow as pa
 from shouhu.errors import InvalidInput, UnknownName
 from shouhu.scoring import apply, registry
 from shouhu.scoring.train import TrainConfig, train
+from shouhu.storage.exprs import one_per
 
 Tables = Mapping[str, ir.Table]
 TABLE = "crosssell_score"
@@ -62,12 +63,12 @@ def _ts(d: date) -> Any:
 def _held(tables: Tables) -> ir.Table:
     """Policies with their holder's customer id and product type (any date)."""
     pol, ic = tables["src_policy"], tables["identity_cluster"]
-    prod = tables["src_product"].select("product_code", "product_type").distinct(on="product_code")
+    prod = one_per(tables["src_product"].select("product_code", "product_type"), "product_code")
     prod = prod.rename(_pr_code="product_code")
     j = pol.join(ic, [pol._source == ic.source, pol.holder_record_id == ic.record_id])
     j = j.select("policy_no", "customer_id", "product_code", "issue_date", "annual_premium")
     j = j.left_join(prod, j.product_code == prod._pr_code).drop("_pr_code")
-    return j.distinct(on="policy_no")
+    return one_per(j, "policy_no")
 
 
 def features_at(tables: Tables, snapshot: date, *, types: Sequence[str] = PRODUCT_TYPES,

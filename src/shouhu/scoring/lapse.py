@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from shouhu.scoring import apply, persistency, registry
 from shouhu.scoring.train import TrainConfig, train
+from shouhu.storage.exprs import one_per
 
 Tables = Mapping[str, ir.Table]
 LABEL = "lapsed_12m"
@@ -93,9 +94,9 @@ def _age_years(birth: Any, snapshot: date) -> ir.FloatingValue:
 
 def customer_features(tables: Tables, base: ir.Table, snapshot: date) -> ir.Table:
     party = tables["src_party"]
-    pt = party.select(_p_source=party._source, _p_record=party.record_id,
+    pt = one_per(party.select(_p_source=party._source, _p_record=party.record_id,
                       holder_age=_age_years(party.birth_date, snapshot), holder_income=party.annual_income,
-                      holder_gender=party.gender).distinct(on=["_p_source", "_p_record"])
+                      holder_gender=party.gender), ["_p_source", "_p_record"])
     t = base.left_join(pt, [base._source == pt._p_source, base.holder_record_id == pt._p_record])
     t = t.drop("_p_source", "_p_record")
     owner = _owner(tables)
@@ -125,11 +126,11 @@ def features_at(tables: Tables, snapshot: date, *, label: bool = True) -> ir.Tab
     s = ibis.date(snapshot)
     pay = payment_features(tables, snapshot).rename(_pay_policy="policy_no")
     t = base.left_join(pay, base.policy_no == pay._pay_policy).drop("_pay_policy")
-    prod = tables["src_product"].select("product_code", "product_type", "risk_grade").distinct(on="product_code")
+    prod = one_per(tables["src_product"].select("product_code", "product_type", "risk_grade"), "product_code")
     prod = prod.rename(_pr_code="product_code")
     t = t.left_join(prod, t.product_code == prod._pr_code).drop("_pr_code")
     staff = tables["src_staff"]
-    st = staff.select(_s_id=staff.staff_id, _hire=staff.hire_date).distinct(on="_s_id")
+    st = one_per(staff.select(_s_id=staff.staff_id, _hire=staff.hire_date), "_s_id")
     t = t.left_join(st, t.agent_id == st._s_id).drop("_s_id")
     t = customer_features(tables, t, snapshot)
     t = t.mutate(

@@ -27,6 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from shouhu.errors import InvalidInput, UnknownName
+from shouhu.storage.exprs import one_per
 
 GRACE_DAYS = 60
 PER_YEAR = {"annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
@@ -75,12 +76,12 @@ def _with_groups(pol: ir.Table, tables: Tables) -> ir.Table:
     prod = tables.get("src_product")
     staff = tables.get("src_staff")
     if prod is not None:
-        p = prod.select(_p_code=prod.product_code, product_type=prod.product_type).distinct(on="_p_code")
+        p = one_per(prod.select(_p_code=prod.product_code, product_type=prod.product_type), "_p_code")
         pol = pol.left_join(p, pol.product_code == p._p_code).drop("_p_code")
     else:
         pol = pol.mutate(product_type=ibis.null("string"))
     if staff is not None:
-        s = staff.select(_s_id=staff.staff_id, branch=staff.branch_id).distinct(on="_s_id")
+        s = one_per(staff.select(_s_id=staff.staff_id, branch=staff.branch_id), "_s_id")
         pol = pol.left_join(s, pol.agent_id == s._s_id).drop("_s_id")
     else:
         pol = pol.mutate(branch=ibis.null("string"))

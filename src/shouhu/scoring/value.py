@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from shouhu.errors import InvalidInput
 from shouhu.reference.mortality import MAX_AGE, qx_matrix
+from shouhu.storage.exprs import one_per
 
 FloatArray = npt.NDArray[np.float64]
 TABLE = "customer_value"
@@ -129,10 +130,10 @@ def policy_frame(wh: Any, as_of: date) -> pd.DataFrame:
     pol = wh.table("src_policy")
     pol = pol.filter(pol.status.isin(list(IN_FORCE)), pol.payment_frequency != "single")
     prod = wh.table("src_product")
-    prod = prod.select(_code=prod.product_code, product_type=prod.product_type).distinct(on="_code")
+    prod = one_per(prod.select(_code=prod.product_code, product_type=prod.product_type), "_code")
     party = wh.table("src_party")
-    pt = party.select(_p_source=party._source, _p_record=party.record_id, _birth=party.birth_date,
-                      _gender=party.gender).distinct(on=["_p_source", "_p_record"])
+    pt = one_per(party.select(_p_source=party._source, _p_record=party.record_id, _birth=party.birth_date,
+                      _gender=party.gender), ["_p_source", "_p_record"])
     ic = wh.table("identity_cluster")
     owner = ic.select(_o_source=ic.source, _o_record=ic.record_id, customer_id=ic.customer_id)
     t = pol.left_join(prod, pol.product_code == prod._code)
