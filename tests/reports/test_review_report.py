@@ -101,6 +101,7 @@ def test_demo_book_review_pdf_renders_chinese_and_charts(refreshed: Settings, tm
 
     # the CLI on the same warehouse: review writes files, advise prints JSON
     monkeypatch.setenv("SHOUHU_WAREHOUSE_URL", refreshed.warehouse)
+    monkeypatch.setenv("SHOUHU_SERVING_URL", refreshed.serving)
     get_settings.cache_clear()
     app = typer.Typer()
     register(app)
@@ -115,6 +116,12 @@ def test_demo_book_review_pdf_renders_chinese_and_charts(refreshed: Settings, tm
     assert res.exit_code == 0, res.stderr
     payload = json.loads(res.stdout)
     assert payload["gaps"]["method"] == "double_ten" and {"plan", "alternatives", "blocked"} <= set(payload)
+    # every suitability check of that plan is in the compliance log, blocks included
+    from shouhu.storage.compliance import read_checks
+
+    checks = read_checks(refreshed.serving)
+    assert checks and all(c["reason_zh"] and c["reason_en"] and c["inputs"] for c in checks)
+    assert sum(not c["passed"] for c in checks) >= len(payload["blocked"])
     res = runner.invoke(app, ["advise", cid, "--method", "nope"])
     assert res.exit_code == 2 and "valid choices" in res.stderr
     res = runner.invoke(app, ["advise", "CU-nobody", "--as-of", "2026-10-31"])

@@ -73,6 +73,35 @@ class MemoryCheckLog:
         return list(self._items)
 
 
+class ServingCheckLog:
+    """The compliance log in the serving database (table ``suitability_check``), append-only.
+
+    Checks are buffered and written by :meth:`flush` (one transaction per plan), so an optimiser run
+    does not open a connection per check.
+    """
+
+    def __init__(self, serving_url: str) -> None:
+        self.url = serving_url
+        self._pending: list[CheckRecord] = []
+
+    def append(self, record: CheckRecord) -> None:
+        self._pending.append(record)
+
+    def flush(self) -> int:
+        from shouhu.storage.compliance import append_checks
+
+        written = append_checks(self.url, (r.to_dict() for r in self._pending))
+        self._pending = []
+        return written
+
+    def records(self) -> list[CheckRecord]:
+        from shouhu.storage.compliance import read_checks
+
+        stored = [CheckRecord(check=r["check_name"], subject=r["subject"], inputs=r["inputs"], passed=r["passed"],
+                              zh=r["reason_zh"], en=r["reason_en"], at=r["checked_at"]) for r in read_checks(self.url)]
+        return stored + list(self._pending)
+
+
 class JsonlCheckLog:
     """Append-only JSON lines file: one check a line."""
 

@@ -48,12 +48,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Diagnose a household's protection gaps and recommend a plan (需求问诊与方案)."""
         from shouhu.advice import service
+        from shouhu.advice.suitability import ServingCheckLog
+        from shouhu.storage.serving import upgrade
         from shouhu.storage.warehouse import Warehouse
 
+        settings = get_settings()
+        log = ServingCheckLog(settings.serving)  # every suitability check is kept for compliance
+
         def run() -> tuple[Any, Any, Any]:
-            with Warehouse(get_settings().warehouse) as wh:
-                return service.plan(wh, customer_id, as_of=_day(as_of), method=method, budget=budget,
-                                    risk_level=risk_level)
+            upgrade(settings.serving)
+            with Warehouse(settings.warehouse) as wh:
+                result = service.plan(wh, customer_id, as_of=_day(as_of), method=method, budget=budget,
+                                      risk_level=risk_level, log=log)
+            log.flush()
+            return result
 
         data, gaps, rec = guarded(run)
         payload = {"customer_id": customer_id, "gaps": gaps.to_dict(), **rec.to_dict()}
