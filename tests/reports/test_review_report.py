@@ -126,6 +126,12 @@ def test_demo_book_review_pdf_renders_chinese_and_charts(refreshed: Settings, tm
     assert res.exit_code == 2 and "valid choices" in res.stderr
     res = runner.invoke(app, ["advise", "CU-nobody", "--as-of", "2026-10-31"])
     assert res.exit_code == 1 and "no customer" in res.stderr
+    # a segment's reports in one go
+    res = runner.invoke(app, ["review-batch", f'household_size >= 3 and customer_id == "{cid}"', "--out",
+                              str(tmp_path / "seg"), "--as-of", "2026-10-31", "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["reports"] == [str(tmp_path / "seg" / f"{cid}.pdf")]
+    assert (tmp_path / "seg" / f"{cid}.pdf").read_bytes()[:4] == b"%PDF"
     get_settings.cache_clear()
 
     paths = review_batch(refreshed.warehouse, [cid], tmp_path / "batch", as_of=BOOK_AS_OF)

@@ -110,3 +110,32 @@ def register(app: typer.Typer) -> None:
         written = ", ".join(str(p) for p in (pdf, html) if p) or "nothing (give --pdf and/or --html)"
         out.print(f"review of household {result.household_id}: {len(result.members)} members, "
                   f"premium next 12 months {result.premium_12m:,.2f}; wrote {written}")
+
+    @app.command("review-batch")
+    def review_batch_command(
+        rule: Annotated[str, typer.Argument(help="Segment rule or @saved_name, e.g. 'gap_life > 0 and age < 50'.")],
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for one PDF per customer.")],
+        limit: Annotated[int, typer.Option(help="At most this many reports.")] = 100,
+        lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+        as_of: AsOf = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Policy review PDFs for every customer of a segment (批量保单检视)."""
+        from shouhu.reports.review import review_batch
+        from shouhu.segments import segment_members
+        from shouhu.segments.store import load_segment
+        from shouhu.storage.warehouse import Warehouse
+
+        settings = get_settings()
+
+        def run() -> list[Path]:
+            segment: Any = load_segment(settings.data_dir, rule[1:]) if rule.startswith("@") else rule
+            with Warehouse(settings.warehouse) as wh:
+                ids = segment_members(wh, segment, ["customer_id"], limit=limit).column("customer_id").to_pylist()
+            return review_batch(settings.warehouse, ids, out_dir, as_of=_day(as_of), lang=lang)
+
+        paths = guarded(run)
+        if as_json:
+            print_json({"reports": [str(p) for p in paths]})
+        else:
+            out.print(f"wrote {len(paths)} review report(s) to {out_dir}")
