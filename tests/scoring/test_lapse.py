@@ -66,3 +66,10 @@ def test_train_out_of_time_and_write_lapse_score(loaded_book, tmp_path):
     assert scores.probability.between(0, 1).all() and set(scores.decile) <= set(range(1, 11))
     assert scores.sort_values("probability").decile.iloc[-1] == 1
     assert scores.reasons.str.startswith("[").all()
+    # the model's evaluation report, from a generated book: Markdown with its charts
+    from shouhu.scoring.report import write_report
+
+    report = write_report(art, tmp_path / "report")
+    text = report.read_text(encoding="utf-8")
+    assert "AUC" in text and "lift" in text
+    assert len(list((tmp_path / "report").glob("*.png"))) >= 3
