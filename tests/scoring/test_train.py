@@ -81,3 +81,15 @@ def test_platt_calibration_and_evaluate(tmp_path):
 def test_non_binary_target_is_refused(tmp_path, target):
     with pytest.raises(InvalidInput):
         train(make_frame(200), TrainConfig(target=target), tmp_path, "bad")
+
+
+def test_reasons_can_be_limited_to_the_riskiest_share(tmp_path) -> None:
+    from shouhu.scoring import apply
+    from shouhu.scoring.train import TrainConfig, train
+
+    df = make_frame(500)
+    art = train(df, TrainConfig(target="lapsed", id_column="row_id", rounds=20, folds=3), tmp_path, "m")
+    scored = apply.score(art, df, reasons_top_share=0.2).frame
+    explained = scored[scored.reasons.map(len) > 0]
+    assert 0 < len(explained) <= 100
+    assert explained.probability.min() >= scored[scored.reasons.map(len) == 0].probability.max()
