@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shouhu.cli.advice import register as register_advice
-from shouhu.cli.common import JsonOpt, err, fail, guarded, out, print_json
+from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
 from shouhu.cli.identity import identity_app
 from shouhu.cli.nba import register as register_nba
 from shouhu.cli.scoring import persistency_app
@@ -48,8 +48,6 @@ app.add_typer(nba_app, name="nba")
 register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
-# Kept under their old names for the CLI modules that use them.
-_fail, _print_json = fail, print_json
 
 
 @contextmanager
@@ -84,7 +82,7 @@ def synth(
                                                                  bad_row_share=bad_share)))
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     if as_json:
-        _print_json(manifest)
+        print_json(manifest)
         return
     table = Table(title=f"synthetic book → {out_dir}  (合成数据)")
     for col in ("extract", "source", "entity", "rows", "bad rows"):
@@ -160,7 +158,7 @@ def ingest(
 
     results = guarded(lambda: _ingest_planned(plan(), settings, encoding, show=not as_json))
     if as_json:
-        _print_json([r.to_dict() for r in results])
+        print_json([r.to_dict() for r in results])
     else:
         out.print(_results_table(results))
         quarantined = sum(r.rows_quarantined for r in results)
@@ -189,7 +187,7 @@ def status(as_json: JsonOpt = False) -> None:
     settings = get_settings()
     rows = guarded(lambda: _status_rows(settings))
     if as_json:
-        _print_json({"warehouse": settings.warehouse, "sources": rows})
+        print_json({"warehouse": settings.warehouse, "sources": rows})
         return
     if not rows:
         out.print(f"nothing loaded yet in {settings.warehouse} (尚未加载数据); try [b]shouhu demo[/b]")
@@ -229,7 +227,7 @@ def quarantine(
     rows = guarded(fetch)
     keys = ("source", "file", "row", "field", "reason", "value")
     if as_json:
-        _print_json([dict(zip(keys, r, strict=True)) for r in rows])
+        print_json([dict(zip(keys, r, strict=True)) for r in rows])
         return
     table = Table(title="quarantine 隔离区")
     for col in keys:
@@ -250,7 +248,7 @@ def sources(as_json: JsonOpt = False) -> None:
     payload: list[dict[str, Any]] = [{"source": n, "zh": m.zh, "channel": m.channel, "mapping": str(m.path),
                 "extracts": {e: list(x.files) for e, x in m.extracts.items()}} for n, m in found.items()]
     if as_json:
-        _print_json(payload)
+        print_json(payload)
         return
     table = Table(title="sources 数据源")
     for col in ("source", "zh", "channel", "extracts", "mapping"):
@@ -379,7 +377,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head", as_json: Jso
     settings = get_settings()
     current = guarded(lambda: _migrate(settings, revision))
     if as_json:
-        _print_json({"serving": settings.serving, "revision": current})
+        print_json({"serving": settings.serving, "revision": current})
     else:
         out.print(f"serving database {settings.serving} at revision {current}")
 

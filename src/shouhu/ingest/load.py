@@ -24,7 +24,7 @@ import pyarrow as pa
 from shouhu.errors import ShouhuError, SourceFileError
 from shouhu.ingest.mapping import ExtractMapping, SourceMapping, file_format, load_mapping
 from shouhu.ingest.readers import count_rows_hint, read_file
-from shouhu.ingest.validate import Problem, arrow_schema, validate_chunk
+from shouhu.ingest.validate import Problem, arrow_schema, check_columns, validate_chunk
 from shouhu.storage.warehouse import Warehouse, quote_ident, sql_literal
 
 FILE_TABLE = "ingest_file"
@@ -135,8 +135,6 @@ def ingest_file(
     columns_checked = False
     for chunk in read_file(path, fmt, encoding=enc, sheet=extract.sheet, chunk_rows=chunk_rows):
         if not columns_checked and len(chunk.records.columns):
-            from shouhu.ingest.validate import check_columns
-
             check_columns([str(c) for c in chunk.records.columns], extract, str(path))
             columns_checked = True
         result = validate_chunk(chunk, extract, source=source, file_id=file_id, as_of=as_of or date.today())
