@@ -25,6 +25,7 @@ from shouhu.cli.scoring import persistency_app
 from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
 from shouhu.cli.stewardship import register as register_stewardship
+from shouhu.cli.web import register as register_web
 from shouhu.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(nba_app, name="nba")
 register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
+register_web(app)
 
 
 @contextmanager
@@ -264,9 +266,13 @@ def demo(
     customers: Annotated[int, typer.Option(help="Number of people in the synthetic book.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     fresh: Annotated[bool, typer.Option(help="Delete the embedded warehouse and serving files first.")] = False,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                        help="Then run the console on the demo book (not with --json).")] = True,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate a synthetic book, ingest it channel by channel, build the customer view, print what happened."""
+    """Generate a synthetic book, ingest it channel by channel, build the customer view, then serve the
+    console on it in demo mode (demo accounts; stop with Ctrl+C)."""
     from datetime import date as _date
 
     from shouhu.identity import evaluate
@@ -303,6 +309,10 @@ def demo(
     out.print(f"warehouse: {settings.warehouse}\nserving:   {settings.serving}\n"
               "next: [b]shouhu status[/b], [b]shouhu quarantine[/b], [b]shouhu tags list --counts[/b], "
               "[b]shouhu identity review[/b]")
+    if serve:
+        from shouhu.cli.web import serve_app
+
+        serve_app(settings.model_copy(update={"mode": "demo"}), "127.0.0.1", port)
 
 
 # -- refresh ---------------------------------------------------------------------------------------

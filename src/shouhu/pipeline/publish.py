@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from functools import partial
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
+from shouhu.customer360.detail import policy_rows, scope_expr, staff_expr, timeline_rows
+from shouhu.customer360.step import input_tables
 from shouhu.model.marts import CUSTOMER, CUSTOMER_360
 from shouhu.model.masking import mask
 from shouhu.privacy.crypto import FieldCipher
@@ -21,7 +25,7 @@ from shouhu.storage.warehouse import Warehouse
 
 BATCH = 20_000
 MASKED = ("name", "phone", "id_number")
-INDEXED = ("phone", "id_number")
+INDEXED = ("name", "phone", "id_number")
 
 
 def _text(value: Any) -> str | None:
@@ -103,7 +107,45 @@ def _protected(wh: Warehouse, name: str, entity: Any, cipher: FieldCipher) -> Ca
     return batches
 
 
-def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, Rows]:
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def detail_documents(wh: Warehouse, as_of: date) -> Iterator[pa.RecordBatch]:
+    """One row per customer: its policies and latest touchpoints as JSON lists (the 360 page's rows)."""
+    tables = _tables(wh)
+    policies = policy_rows(tables, as_of)
+    pol = policies.group_by("customer_id").agg(
+        policies=ibis.struct({c: policies[c] for c in policies.columns if c != "customer_id"}).collect())
+    timeline = timeline_rows(tables, as_of)
+    tl = timeline.group_by("customer_id").agg(
+        timeline=ibis.struct({c: timeline[c] for c in timeline.columns if c != "customer_id"}).collect())
+    ids = wh.table("customer").select("customer_id")
+    docs = ids.left_join(pol, ids.customer_id == pol.customer_id).drop("customer_id_right")
+    docs = docs.left_join(tl, docs.customer_id == tl.customer_id).drop("customer_id_right")
+    for batch in docs.to_pyarrow_batches(chunk_size=BATCH):
+        out = []
+        for r in batch.to_pylist():
+            pols = sorted(r["policies"] or [], key=lambda p: (str(p["issue_date"]), p["policy_no"]), reverse=True)
+            events = sorted(r["timeline"] or [], key=lambda e: str(e["occurred_at"]), reverse=True)
+            out.append({"customer_id": r["customer_id"],
+                        "policies": json.dumps(pols, ensure_ascii=False, default=_json_default),
+                        "timeline": json.dumps(events, ensure_ascii=False, default=_json_default)})
+        yield pa.RecordBatch.from_pylist(out, schema=DETAIL_SCHEMA)
+
+
+DETAIL_SCHEMA = pa.schema([("customer_id", pa.string()), ("policies", pa.string()), ("timeline", pa.string())])
+
+
+def _tables(wh: Warehouse) -> dict[str, Any]:
+    tables = input_tables(wh)
+    for name in ("customer_360", "src_staff", "src_product"):
+        if wh.has_table(name):
+            tables[name] = wh.table(name)
+    return tables
+
+
+def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None) -> dict[str, Rows]:
     """The serving tables' rows, streamed from the warehouse marts batch by batch."""
     tables: dict[str, Rows] = {
         "customer": _protected(wh, "customer", CUSTOMER, cipher),
@@ -118,9 +160,14 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher) -> dict[str, Rows]:
     for optional in ("customer_gap", "customer_value", "next_best_action"):
         if wh.has_table(optional):
             tables[optional] = partial(_stream, wh, optional)
+    if wh.has_table("src_staff"):
+        tables["staff"] = lambda: staff_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
+    if wh.has_table("customer_360"):
+        tables["customer_scope"] = lambda: scope_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
+        tables["customer_detail"] = partial(detail_documents, wh, as_of or date.today())
     return tables
 
 
 def publish_marts(wh: Warehouse, serving_url: str, cipher: FieldCipher,
-                  fail_after: str | None = None) -> dict[str, int]:
-    return publish_tables(serving_url, serving_tables(wh, cipher), fail_after=fail_after)
+                  fail_after: str | None = None, as_of: date | None = None) -> dict[str, int]:
+    return publish_tables(serving_url, serving_tables(wh, cipher, as_of), fail_after=fail_after)

@@ -91,7 +91,7 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
         "value": lambda wh: build_customer_value(wh, as_of),
         "actions": lambda wh: build_next_best_actions(wh, as_of),
         "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
-        "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings)),
+        "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings), as_of=as_of),
     }
 
 

@@ -63,7 +63,7 @@ def duckdb_memory_limit() -> str:
     return f"{max(1, int(total * 0.4 / 2**30))}GB"
 
 
-def _connect(url: str) -> tuple[str, Any]:
+def _connect(url: str, read_only: bool = False) -> tuple[str, Any]:
     parsed = urlparse(url)
     scheme = parsed.scheme.split("+")[0]
     if scheme == "duckdb":
@@ -74,6 +74,8 @@ def _connect(url: str) -> tuple[str, Any]:
             path = ":memory:"
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and path != ":memory:":
+            return "duckdb", ibis.duckdb.connect(path, read_only=True, memory_limit=duckdb_memory_limit())
         return "duckdb", ibis.duckdb.connect(path, memory_limit=duckdb_memory_limit())
     if scheme in ("postgres", "postgresql"):
         return "postgres", ibis.postgres.connect(
@@ -89,14 +91,16 @@ def _connect(url: str) -> tuple[str, Any]:
 class Warehouse:
     """A connection to the warehouse. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """``read_only`` opens a DuckDB file without taking the writer's lock (the web server's reads),
+        so that ``shouhu refresh`` can run meanwhile in another process; other engines ignore it."""
         self.url = url
         self._spark: Any = None  # shouhu.storage.spark.SparkHandle when engine == "spark"
         try:
             if urlparse(url).scheme == "spark":
                 self.engine, self.con = "spark", self._connect_spark(url)
             else:
-                self.engine, self.con = _connect(url)
+                self.engine, self.con = _connect(url, read_only)
         except ShouhuError:  # UnknownName, MissingExtra: already clear
             raise
         except Exception as e:

@@ -1,0 +1,1 @@
+"""Who may do what: roles, row scopes and field rules, decided in one place (policy.py)."""

@@ -1,0 +1,75 @@
+"""Roles and the actions each may take. Pure data: the web layer and the CLI both ask here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HEAD_OFFICE = "head_office"
+    BRANCH_MANAGER = "branch_manager"
+    AGENT = "agent"
+    SERVICE = "service"
+    HEALTH_MANAGER = "health_manager"
+    ANALYST = "analyst"
+    COMPLIANCE = "compliance"
+    CUSTOMER = "customer"  # a customer signed in to the H5 pages with phone + one-time code
+
+
+LABELS: dict[Role, tuple[str, str]] = {
+    Role.ADMIN: ("系统管理员", "Administrator"),
+    Role.HEAD_OFFICE: ("总公司管理人员", "Head-office manager"),
+    Role.BRANCH_MANAGER: ("机构经理", "Branch manager"),
+    Role.AGENT: ("代理人", "Agent"),
+    Role.SERVICE: ("服务专员", "Service staff"),
+    Role.HEALTH_MANAGER: ("健康管理师", "Health manager"),
+    Role.ANALYST: ("数据分析师", "Analyst"),
+    Role.COMPLIANCE: ("合规人员", "Compliance officer"),
+    Role.CUSTOMER: ("客户", "Customer"),
+}
+
+STAFF_ROLES = tuple(r for r in Role if r is not Role.CUSTOMER)
+
+
+class Action(StrEnum):
+    DASHBOARD = "dashboard"            # aggregates
+    CUSTOMER_READ = "customer.read"    # customer records (masked), within the row scope
+    CUSTOMER_EXPORT = "customer.export"
+    REVEAL = "customer.reveal"         # see a masked field in clear (also needs the user's reveal grant)
+    IDENTITY_REVIEW = "identity.review"
+    IDENTITY_DECIDE = "identity.decide"  # confirm / reject / merge / split / revert
+    SEGMENT_READ = "segment.read"
+    SEGMENT_EXPORT = "segment.export"
+    QUALITY_READ = "quality.read"
+    ADVICE_RUN = "advice.run"
+    AUDIT_READ = "audit.read"
+    CONSENT_READ = "consent.read"
+    USER_MANAGE = "user.manage"
+    SELF_SERVICE = "self.service"      # a customer's own H5 pages
+
+
+_ALL_STAFF = {Action.DASHBOARD, Action.CUSTOMER_READ}
+_SELLERS = _ALL_STAFF | {Action.CUSTOMER_EXPORT, Action.REVEAL, Action.SEGMENT_READ, Action.SEGMENT_EXPORT,
+                         Action.ADVICE_RUN}
+
+ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(set(Action) - {Action.SELF_SERVICE}),
+    Role.HEAD_OFFICE: frozenset(_SELLERS | {Action.IDENTITY_REVIEW, Action.IDENTITY_DECIDE, Action.QUALITY_READ}),
+    Role.BRANCH_MANAGER: frozenset(_SELLERS | {Action.QUALITY_READ}),
+    Role.AGENT: frozenset(_SELLERS),
+    Role.SERVICE: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
+    Role.HEALTH_MANAGER: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
+    Role.ANALYST: frozenset(_ALL_STAFF | {Action.SEGMENT_READ, Action.QUALITY_READ}),
+    Role.COMPLIANCE: frozenset(_ALL_STAFF | {Action.AUDIT_READ, Action.CONSENT_READ, Action.QUALITY_READ}),
+    Role.CUSTOMER: frozenset({Action.SELF_SERVICE}),
+}
+
+
+def role_from_text(value: str) -> Role:
+    from shouhu.errors import UnknownName
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise UnknownName("role", value, [r.value for r in Role]) from None

@@ -1,0 +1,197 @@
+"""Customer reads for the web layer, always through a row rule (access.policy.row_rule).
+
+This module is where a :class:`~shouhu.access.policy.RowRule` becomes SQL: every query that returns
+customers or customer rows joins ``customer_scope`` (or filters on the customer id) according to
+the rule, so no caller can forget it. Records come back as stored (encrypted, masked and indexed
+columns); shaping for display is the web layer's job, through ``access.policy.field_view``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, false, func, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from shouhu.access.policy import RowRule
+from shouhu.storage.tables import customer_detail, customer_scope, reflected, staff
+
+
+def _id_filter(engine: Engine, rule: RowRule, id_column: Any) -> ColumnElement[bool]:
+    """A condition on ``id_column`` (a customer id) that keeps only the rule's customers."""
+    if rule.nothing:
+        return false()
+    if rule.everything:
+        return true()
+    if rule.column == "customer_id":
+        return id_column == rule.value  # type: ignore[no-any-return]
+    scoped = select(customer_scope.c.customer_id).where(customer_scope.c[rule.column or ""] == rule.value)
+    return id_column.in_(scoped)  # type: ignore[no-any-return]
+
+
+def in_scope(engine: Engine, rule: RowRule, customer_id: str) -> bool:
+    if rule.nothing:
+        return False
+    if rule.column == "customer_id":
+        return customer_id == rule.value
+    with engine.connect() as conn:
+        if rule.everything:
+            query = select(reflected(engine, "customer").c.customer_id).where(
+                reflected(engine, "customer").c.customer_id == customer_id)
+        else:
+            query = select(customer_scope.c.customer_id).where(
+                customer_scope.c.customer_id == customer_id, customer_scope.c[rule.column or ""] == rule.value)
+        return conn.execute(query).first() is not None
+
+
+def scoped_ids(engine: Engine, rule: RowRule, customer_ids: list[str]) -> set[str]:
+    """Which of ``customer_ids`` the rule allows."""
+    if not customer_ids:
+        return set()
+    cust = reflected(engine, "customer")
+    with engine.connect() as conn:
+        rows = conn.execute(select(cust.c.customer_id).where(cust.c.customer_id.in_(customer_ids),
+                                                              _id_filter(engine, rule, cust.c.customer_id)))
+        return {r.customer_id for r in rows}
+
+
+def get_record(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any] | None:
+    """The customer's golden record, 360 row, scope, value tier; None if absent OR outside the rule."""
+    cust, c360 = reflected(engine, "customer"), reflected(engine, "customer_360")
+    value = reflected(engine, "customer_value")
+    cols = [*cust.c, *[c for c in c360.c if c.name not in cust.c], customer_scope.c.agent_id,
+            customer_scope.c.branch_id, customer_scope.c.service_team_id,
+            value.c.value.label("customer_value"), value.c.tier_zh.label("value_tier_zh"),
+            value.c.tier_en.label("value_tier_en")]
+    query = (select(*cols).select_from(
+        cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id)
+        .outerjoin(customer_scope, customer_scope.c.customer_id == cust.c.customer_id)
+        .outerjoin(value, value.c.customer_id == cust.c.customer_id))
+        .where(cust.c.customer_id == customer_id, _id_filter(engine, rule, cust.c.customer_id)))
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else dict(row._mapping)
+
+
+SEARCH_COLUMNS = ("customer_id", "name_masked", "name_enc", "phone_masked", "phone_enc", "id_number_masked",
+                  "id_number_enc", "gender", "birth_date", "city", "channels")
+
+
+def search(engine: Engine, rule: RowRule, *, name_bidx: str | None = None, phone_bidx: str | None = None,
+           id_bidx: str | None = None, customer_id: str | None = None, city: str | None = None,
+           lifecycle_stage: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Customers matching every given criterion (exact, via blind indexes), within the rule."""
+    cust, c360 = reflected(engine, "customer"), reflected(engine, "customer_360")
+    query: Select[Any] = select(*[cust.c[c] for c in SEARCH_COLUMNS], c360.c.age, c360.c.lifecycle_stage,
+                                c360.c.policies_in_force, c360.c.annualised_premium).select_from(
+        cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id))
+    conditions = [_id_filter(engine, rule, cust.c.customer_id)]
+    for column, value in (("name_bidx", name_bidx), ("phone_bidx", phone_bidx), ("id_number_bidx", id_bidx),
+                          ("customer_id", customer_id), ("city", city)):
+        if value:
+            conditions.append(cust.c[column] == value)
+    if lifecycle_stage:
+        conditions.append(c360.c.lifecycle_stage == lifecycle_stage)
+    query = query.where(and_(*conditions)).order_by(cust.c.customer_id).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def household(engine: Engine, rule: RowRule, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's household members; members outside the rule come back with ``visible=False``
+    and nothing but their role (so a page can draw the family without leaking who they are)."""
+    member, cust = reflected(engine, "household_member"), reflected(engine, "customer")
+    c360 = reflected(engine, "customer_360")
+    hh = select(member.c.household_id).where(member.c.customer_id == customer_id).scalar_subquery()
+    query = (select(member.c.customer_id, member.c.household_id, member.c.role, member.c.evidence,
+                    cust.c.name_masked, cust.c.name_enc, cust.c.gender, c360.c.age, c360.c.policies_in_force)
+             .select_from(member.join(cust, cust.c.customer_id == member.c.customer_id)
+                          .outerjoin(c360, c360.c.customer_id == member.c.customer_id))
+             .where(member.c.household_id == hh).order_by(member.c.role, member.c.customer_id))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    visible = scoped_ids(engine, rule, [r["customer_id"] for r in rows])
+    out = []
+    for r in rows:
+        if r["customer_id"] in visible:
+            out.append(r | {"visible": True})
+        else:
+            out.append({"customer_id": None, "household_id": r["household_id"], "role": r["role"],
+                        "visible": False})
+    return out
+
+
+def rows_for(engine: Engine, rule: RowRule, table: str, customer_id: str, order_by: str | None = None
+             ) -> list[dict[str, Any]]:
+    """Rows of a per-customer mart (customer_gap, next_best_action, customer_tag, ...) within the rule."""
+    t = reflected(engine, table)
+    query = select(t).where(t.c.customer_id == customer_id, _id_filter(engine, rule, t.c.customer_id))
+    if order_by:
+        query = query.order_by(t.c[order_by])
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def detail(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any]:
+    """Policies and the touchpoint timeline of the customer (empty lists when not published)."""
+    query = select(customer_detail).where(customer_detail.c.customer_id == customer_id,
+                                          _id_filter(engine, rule, customer_detail.c.customer_id))
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return {"policies": [], "timeline": []}
+    return {"policies": json.loads(row.policies), "timeline": json.loads(row.timeline)}
+
+
+def provenance(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any]:
+    t = reflected(engine, "customer_provenance")
+    query = select(t.c.provenance).where(t.c.customer_id == customer_id, _id_filter(engine, rule, t.c.customer_id))
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return {} if row is None else dict(json.loads(row.provenance))
+
+
+def staff_member(engine: Engine, staff_id: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(staff).where(staff.c.staff_id == staff_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def dashboard(engine: Engine, rule: RowRule) -> dict[str, Any]:
+    """Aggregates within the rule: counts, in-force premium, lifecycle funnel, channel mix, gaps, tiers."""
+    c360, gap, value = reflected(engine, "customer_360"), reflected(engine, "customer_gap"), \
+        reflected(engine, "customer_value")
+    keep = _id_filter(engine, rule, c360.c.customer_id)
+    with engine.connect() as conn:
+        totals = conn.execute(select(
+            func.count().label("customers"),
+            func.coalesce(func.sum(c360.c.annualised_premium), 0).label("in_force_premium"),
+            func.coalesce(func.sum(c360.c.policies_in_force), 0).label("policies_in_force"),
+            func.coalesce(func.sum(c360.c.policies_total), 0).label("policies_total"),
+            func.coalesce(func.sum(c360.c.policies_lapsed), 0).label("policies_lapsed"),
+        ).where(keep)).one()._mapping
+        lifecycle = {r[0] or "unknown": r[1] for r in conn.execute(
+            select(c360.c.lifecycle_stage, func.count()).where(keep).group_by(c360.c.lifecycle_stage))}
+        channels = {r[0] or "unknown": r[1] for r in conn.execute(
+            select(c360.c.channels, func.count()).where(keep).group_by(c360.c.channels))}
+        gap_keep = _id_filter(engine, rule, gap.c.customer_id)
+        gaps = {}
+        for need in ("life", "critical_illness", "medical", "pension"):
+            col = gap.c.get(f"gap_{need}")
+            if col is None:
+                continue
+            gaps[need] = conn.execute(select(func.count()).where(gap_keep, col > 0)).scalar_one()
+        tiers = {r[0]: r[1] for r in conn.execute(
+            select(value.c.tier, func.count()).where(_id_filter(engine, rule, value.c.customer_id))
+            .group_by(value.c.tier))}
+    policies_total = int(totals["policies_total"])
+    mix: dict[str, int] = {}
+    for combo, n in channels.items():  # "agent_crm,bancassurance" counts once for each channel
+        for ch in str(combo).split(","):
+            mix[ch.strip()] = mix.get(ch.strip(), 0) + int(n)
+    return {"customers": int(totals["customers"]), "in_force_premium": float(totals["in_force_premium"]),
+            "policies_in_force": int(totals["policies_in_force"]), "policies_total": policies_total,
+            "policies_lapsed": int(totals["policies_lapsed"]),
+            "in_force_ratio": (int(totals["policies_in_force"]) / policies_total) if policies_total else None,
+            "lifecycle": lifecycle, "channel_mix": mix, "customers_with_gap": gaps, "value_tiers": tiers}

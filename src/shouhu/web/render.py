@@ -1,0 +1,38 @@
+"""Server-rendered pages: one Jinja2 environment, the language, the principal and the CSRF token in
+every template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from shouhu.access.policy import allowed, can_reveal
+from shouhu.access.roles import LABELS, Action
+from shouhu.web.i18n import label, pick_lang, translator
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["tojson_zh"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+TEMPLATES.env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
+
+
+def lang_of(request: Request) -> str:
+    return pick_lang(request.query_params.get("lang"), request.cookies.get("lang"))
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    principal = getattr(request.state, "principal", None)
+    base = {"request": request, "lang": lang, "t": translator(lang), "label": lambda pair: label(pair, lang),
+            "principal": principal, "csrf": getattr(request.state, "csrf", ""), "Action": Action,
+            "can": (lambda action: principal is not None and allowed(principal, action)),
+            "can_reveal": principal is not None and can_reveal(principal),
+            "role_label": (label(LABELS[principal.role], lang) if principal else "")}
+    response = TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie("lang", lang, samesite="lax", max_age=365 * 86400)
+    return response

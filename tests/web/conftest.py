@@ -1,0 +1,198 @@
+"""Web fixtures: a small book refreshed once per session, served by the real application.
+
+``web`` gives each test its own copy of the serving database (SQLite file copy, or a PostgreSQL
+database cloned from a template), accounts for every role, and customers inside and outside each
+account's scope, so that permission tests can try foreign objects.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, text
+
+from shouhu.access.policy import service_team_id
+from shouhu.privacy.crypto import FieldCipher
+from shouhu.privacy.passwords import hash_password
+from shouhu.settings import Settings
+from shouhu.storage import accounts
+from shouhu.storage.serving import engine_for
+from shouhu.storage.tables import customer_scope, staff
+from tests.conftest import BookFactory
+
+PASSWORD = "correct-horse-battery"
+KEY = FieldCipher.new_key_text()
+ROLES = ("admin", "head_office", "branch_manager", "agent", "service", "health_manager", "analyst", "compliance")
+
+
+@dataclass
+class Published:
+    book: Path
+    warehouse_url: str
+    sqlite_path: Path
+    pg_template: str | None = None
+
+
+def _refresh(book: Path, warehouse: str, serving: str, data_dir: Path) -> None:
+    import json
+
+    from shouhu.pipeline.refresh import refresh
+
+    as_of = date.fromisoformat(json.loads((book / "manifest.json").read_text(encoding="utf-8"))["as_of"])
+    refresh(Settings(data_dir=data_dir, warehouse_url=warehouse, serving_url=serving, encryption_key=KEY),
+            as_of=as_of)
+
+
+@pytest.fixture(scope="session")
+def published(make_book: BookFactory, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    from shouhu.ingest import ingest_file, plan_book
+    from shouhu.storage.warehouse import Warehouse
+
+    book = make_book(customers=800, seed=5)
+    root = tmp_path_factory.mktemp("web")
+    warehouse = f"duckdb:///{root / 'warehouse.duckdb'}"
+    with Warehouse(warehouse) as wh:
+        for item in plan_book(book):
+            ingest_file(wh, item.path, item.mapping, item.extract)
+    sqlite_path = root / "serving.sqlite"
+    _refresh(book, warehouse, f"sqlite:///{sqlite_path}", root / "data")
+    return Published(book, warehouse, sqlite_path)
+
+
+@pytest.fixture(scope="session")
+def pg_template(published: Published, pg_server: str) -> Iterator[str]:
+    """A PostgreSQL database holding the published book; cloned per test."""
+    import psycopg
+
+    name = f"shouhu_webtpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{pg_server.rsplit('/', 1)[0]}/{name}"
+    _refresh(published.book, published.warehouse_url, url, published.sqlite_path.parent / "data-pg")
+    yield name
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Web:
+    client: TestClient
+    settings: Settings
+    engine: Engine
+    users: dict[str, str]                           # role -> user id
+    scope: dict[str, dict[str, Any]]                 # role -> account scope
+    own: dict[str, str] = field(default_factory=dict)        # role -> a customer inside its scope
+    foreign: dict[str, str] = field(default_factory=dict)    # role -> a customer outside its scope
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def token(self, role: str) -> str:
+        if role not in self._tokens:
+            self._tokens[role] = accounts.create_token(self.engine, self.users[role], "test")
+        return self._tokens[role]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role)}"}
+
+    def login(self, role: str, client: TestClient | None = None) -> str:
+        """Sign in to the console with a cookie session; returns the CSRF token of the session."""
+        c = client or self.client
+        r = c.post("/console/login", data={"user_id": self.users[role], "password": PASSWORD},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page = c.get("/console/customers")
+        import re
+
+        found = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+        assert found, "no CSRF token on the page"
+        return found.group(1)
+
+
+_HASH: list[str] = []
+
+
+def _accounts(engine: Engine) -> tuple[dict[str, str], dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+    """An account per role in the busiest branch; own and foreign customers for each."""
+    with engine.connect() as conn:
+        busiest = conn.execute(
+            select(customer_scope.c.agent_id, customer_scope.c.branch_id, func.count())
+            .join(staff, staff.c.staff_id == customer_scope.c.agent_id)
+            .group_by(customer_scope.c.agent_id, customer_scope.c.branch_id)
+            .order_by(func.count().desc(), customer_scope.c.agent_id).limit(1)).one()
+        agent, branch = busiest[0], busiest[1]
+        team = service_team_id(branch)
+
+        def one(cond: Any) -> str:
+            return str(conn.execute(select(customer_scope.c.customer_id).where(cond)
+                                    .order_by(customer_scope.c.customer_id).limit(1)).scalar_one())
+
+        own_agent = one(customer_scope.c.agent_id == agent)
+        other_branch = one(customer_scope.c.branch_id != branch)
+        same_branch_other_agent = one((customer_scope.c.branch_id == branch)
+                                      & ((customer_scope.c.agent_id != agent) | customer_scope.c.agent_id.is_(None)))
+    scope = {"admin": {}, "head_office": {}, "branch_manager": {"branch_id": branch},
+             "agent": {"staff_id": agent, "branch_id": branch}, "service": {"team_id": team},
+             "health_manager": {"team_id": team}, "analyst": {}, "compliance": {}}
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    users = {}
+    for role in ROLES:
+        user_id = f"t-{role}"
+        accounts.create_user(engine, user_id=user_id, display_name=f"测试{role}", role=role,
+                             password_hash=_HASH[0], can_reveal=role not in ("analyst", "compliance"),
+                             **scope[role])
+        users[role] = user_id
+    own = {r: own_agent for r in ROLES}
+    foreign = {"agent": same_branch_other_agent, "branch_manager": other_branch, "service": other_branch,
+               "health_manager": other_branch}
+    return users, scope, own, foreign
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def web(request: pytest.FixtureRequest, published: Published, tmp_path: Path) -> Iterator[Web]:
+    from shouhu.web.app import create_app
+
+    if request.param == "sqlite":
+        copy = tmp_path / "serving.sqlite"
+        shutil.copy(published.sqlite_path, copy)
+        url = f"sqlite:///{copy}"
+        cleanup = None
+    else:
+        import psycopg
+
+        server = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("pg_template")
+        name = f"shouhu_web_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = f"{server.rsplit('/', 1)[0]}/{name}"
+
+        def cleanup() -> None:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    settings = Settings(data_dir=tmp_path / "data", warehouse_url=published.warehouse_url, serving_url=url,
+                        encryption_key=KEY)
+    app = create_app(settings, otp_sender=lambda phone, code: SENT.append((phone, code)))
+    engine = app.state.shouhu.engine
+    users, scope, own, foreign = _accounts(engine)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield Web(client, settings, engine, users, scope, own, foreign)
+    engine.dispose()
+    if cleanup:
+        cleanup()
+
+
+SENT: list[tuple[str, str]] = []  # (phone, code) of every one-time code "sent" in tests
+
+
+def serving_count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
