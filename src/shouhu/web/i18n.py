@@ -63,6 +63,14 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+def register(texts: dict[str, tuple[str, str]]) -> None:
+    """Add a page module's texts (call at import time; a key defined twice must agree)."""
+    for key, pair in texts.items():
+        if TEXTS.get(key, pair) != pair:
+            raise ValueError(f"text {key!r} is defined twice with different wording")
+        TEXTS[key] = pair
+
+
 def translator(lang: str) -> Any:
     index = 0 if lang == "zh" else 1
 

@@ -1,12 +1,16 @@
-"""The REST API under /api/v1. Each module is one resource; all routes depend on web.auth.require."""
+"""The REST API under /api/v1. Each module of this package is one resource with a ``router``;
+every module found here is mounted (add a file, nothing else). All routes depend on web.auth."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from fastapi import FastAPI
 
 
 def register(app: FastAPI) -> None:
-    from shouhu.web.api import auth, customers
-
-    for module in (auth, customers):
-        app.include_router(module.router, prefix="/api/v1")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "router"):
+            app.include_router(module.router, prefix="/api/v1")
