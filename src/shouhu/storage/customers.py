@@ -18,7 +18,7 @@ from shouhu.access.policy import RowRule
 from shouhu.storage.tables import customer_detail, customer_scope, reflected, staff
 
 
-def _id_filter(engine: Engine, rule: RowRule, id_column: Any) -> ColumnElement[bool]:
+def scope_condition(rule: RowRule, id_column: Any) -> ColumnElement[bool]:
     """A condition on ``id_column`` (a customer id) that keeps only the rule's customers."""
     if rule.nothing:
         return false()
@@ -52,7 +52,7 @@ def scoped_ids(engine: Engine, rule: RowRule, customer_ids: list[str]) -> set[st
     cust = reflected(engine, "customer")
     with engine.connect() as conn:
         rows = conn.execute(select(cust.c.customer_id).where(cust.c.customer_id.in_(customer_ids),
-                                                              _id_filter(engine, rule, cust.c.customer_id)))
+                                                              scope_condition(rule, cust.c.customer_id)))
         return {r.customer_id for r in rows}
 
 
@@ -68,7 +68,7 @@ def get_record(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any
         cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id)
         .outerjoin(customer_scope, customer_scope.c.customer_id == cust.c.customer_id)
         .outerjoin(value, value.c.customer_id == cust.c.customer_id))
-        .where(cust.c.customer_id == customer_id, _id_filter(engine, rule, cust.c.customer_id)))
+        .where(cust.c.customer_id == customer_id, scope_condition(rule, cust.c.customer_id)))
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return None if row is None else dict(row._mapping)
@@ -86,7 +86,7 @@ def search(engine: Engine, rule: RowRule, *, name_bidx: str | None = None, phone
     query: Select[Any] = select(*[cust.c[c] for c in SEARCH_COLUMNS], c360.c.age, c360.c.lifecycle_stage,
                                 c360.c.policies_in_force, c360.c.annualised_premium).select_from(
         cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id))
-    conditions = [_id_filter(engine, rule, cust.c.customer_id)]
+    conditions = [scope_condition(rule, cust.c.customer_id)]
     for column, value in (("name_bidx", name_bidx), ("phone_bidx", phone_bidx), ("id_number_bidx", id_bidx),
                           ("customer_id", customer_id), ("city", city)):
         if value:
@@ -126,7 +126,7 @@ def rows_for(engine: Engine, rule: RowRule, table: str, customer_id: str, order_
              ) -> list[dict[str, Any]]:
     """Rows of a per-customer mart (customer_gap, next_best_action, customer_tag, ...) within the rule."""
     t = reflected(engine, table)
-    query = select(t).where(t.c.customer_id == customer_id, _id_filter(engine, rule, t.c.customer_id))
+    query = select(t).where(t.c.customer_id == customer_id, scope_condition(rule, t.c.customer_id))
     if order_by:
         query = query.order_by(t.c[order_by])
     with engine.connect() as conn:
@@ -136,7 +136,7 @@ def rows_for(engine: Engine, rule: RowRule, table: str, customer_id: str, order_
 def detail(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any]:
     """Policies and the touchpoint timeline of the customer (empty lists when not published)."""
     query = select(customer_detail).where(customer_detail.c.customer_id == customer_id,
-                                          _id_filter(engine, rule, customer_detail.c.customer_id))
+                                          scope_condition(rule, customer_detail.c.customer_id))
     with engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:
@@ -146,7 +146,7 @@ def detail(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any]:
 
 def provenance(engine: Engine, rule: RowRule, customer_id: str) -> dict[str, Any]:
     t = reflected(engine, "customer_provenance")
-    query = select(t.c.provenance).where(t.c.customer_id == customer_id, _id_filter(engine, rule, t.c.customer_id))
+    query = select(t.c.provenance).where(t.c.customer_id == customer_id, scope_condition(rule, t.c.customer_id))
     with engine.connect() as conn:
         row = conn.execute(query).first()
     return {} if row is None else dict(json.loads(row.provenance))
@@ -162,7 +162,7 @@ def dashboard(engine: Engine, rule: RowRule) -> dict[str, Any]:
     """Aggregates within the rule: counts, in-force premium, lifecycle funnel, channel mix, gaps, tiers."""
     c360, gap, value = reflected(engine, "customer_360"), reflected(engine, "customer_gap"), \
         reflected(engine, "customer_value")
-    keep = _id_filter(engine, rule, c360.c.customer_id)
+    keep = scope_condition(rule, c360.c.customer_id)
     with engine.connect() as conn:
         totals = conn.execute(select(
             func.count().label("customers"),
@@ -175,7 +175,7 @@ def dashboard(engine: Engine, rule: RowRule) -> dict[str, Any]:
             select(c360.c.lifecycle_stage, func.count()).where(keep).group_by(c360.c.lifecycle_stage))}
         channels = {r[0] or "unknown": r[1] for r in conn.execute(
             select(c360.c.channels, func.count()).where(keep).group_by(c360.c.channels))}
-        gap_keep = _id_filter(engine, rule, gap.c.customer_id)
+        gap_keep = scope_condition(rule, gap.c.customer_id)
         gaps = {}
         for need in ("life", "critical_illness", "medical", "pension"):
             col = gap.c.get(f"gap_{need}")
@@ -183,7 +183,7 @@ def dashboard(engine: Engine, rule: RowRule) -> dict[str, Any]:
                 continue
             gaps[need] = conn.execute(select(func.count()).where(gap_keep, col > 0)).scalar_one()
         tiers = {r[0]: r[1] for r in conn.execute(
-            select(value.c.tier, func.count()).where(_id_filter(engine, rule, value.c.customer_id))
+            select(value.c.tier, func.count()).where(scope_condition(rule, value.c.customer_id))
             .group_by(value.c.tier))}
     policies_total = int(totals["policies_total"])
     mix: dict[str, int] = {}
