@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shouhu.cli.advice import register as register_advice
+from shouhu.cli.channels import channels_app
 from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
 from shouhu.cli.identity import identity_app
 from shouhu.cli.nba import register as register_nba
@@ -49,6 +50,7 @@ app.add_typer(nba_app, name="nba")
 register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
+app.add_typer(channels_app, name="channels")
 register_web(app)
 
 

@@ -157,8 +157,10 @@ def consents(rng: np.random.Generator, created: IntArray, wearable: npt.NDArray[
     }
 
 
-def marketing_spend(rng: np.random.Generator, end: int, weeks: int) -> dict[str, Any]:
-    """Weekly spend per channel and campaign; Mondays only, none after ``end``."""
+def marketing_spend(rng: np.random.Generator, end: int, weeks: int, scale: float = 1.0) -> dict[str, Any]:
+    """Weekly spend per channel and campaign; Mondays only, none after ``end``. Budgets follow seasons and
+    drift; :mod:`shouhu.synth.marketing` makes new business respond to them. The plans below are for a
+    book of 100,000 customers; ``scale`` sizes them to the book, so cost per policy does not depend on it."""
     monday = end - ((end + 3) % 7)  # 1970-01-01 was a Thursday
     starts = monday - 7 * np.arange(weeks)[::-1]
     plans = (
@@ -179,7 +181,12 @@ def marketing_spend(rng: np.random.Generator, end: int, weeks: int) -> dict[str,
         season = 1 + 0.8 * np.exp(-((((doy - 10) % 365) / 30.0) ** 2)) if campaign == "开门红" else np.ones(len(doy))
         if campaign == "双11大促":
             season = np.where((doy > 290) & (doy < 320), 3.0, 0.0)
-        amount = np.round(base * season * rng.lognormal(0, 0.2, len(doy)), 2)
+        # budgets drift for months at a time (a slow log-scale walk), so each channel's response is visible
+        walk = np.zeros(len(doy))
+        shocks = rng.normal(0, 0.25, len(doy))
+        for t in range(1, len(doy)):
+            walk[t] = 0.85 * walk[t - 1] + shocks[t]
+        amount = np.round(scale * base * season * np.exp(walk) * rng.lognormal(0, 0.15, len(doy)), 2)
         live = amount > 0
         rows["channel"] += [channel] * int(live.sum())
         rows["week_start"] += list(starts[live])

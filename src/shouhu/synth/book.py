@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from shouhu.reference.products import SHELF, indicative_rate
 from shouhu.reference.regions import regions
-from shouhu.synth import lifecycle
+from shouhu.synth import activity, lifecycle, marketing
 from shouhu.synth.config import CHANNELS, SOURCES, BookSummary, ExtractInfo, SynthConfig
 from shouhu.synth.layouts import ALL, Layout
 from shouhu.synth.people import RELATION, People, day_number, generate_people
@@ -59,11 +59,19 @@ def generate_book(out_dir: Path, config: SynthConfig = SynthConfig()) -> BookSum
         for i, ch in enumerate(CHANNELS)
     }
     staff = _assign_staff(rng(), people, records, config)
-    policies = draw_policies(rng(), people, records, start, end)
+    # marketing has its own seed child (the 17th), so the 16 stages above and below draw as before
+    mrng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(17)[16])
+    spend = activity.marketing_spend(mrng, end, config.marketing_weeks, config.customers / 100_000)
+    first_monday, by_week = marketing.weekly_spend(spend, config.marketing_weeks)
+
+    def timing(ch: str, issue: IntArray, lb: IntArray, ub: IntArray) -> IntArray:
+        return marketing.retime(mrng, ch, issue, lb, ub, first_monday, by_week)
+
+    policies = draw_policies(rng(), people, records, start, end, timing if config.planted_returns else None)
     _created_dates(rng(), people, records, policies, start, end)
     life = lifecycle.simulate(rng(), people, policies, config, end)
     clock.append(("simulate", time.perf_counter() - t0))
-    tables = _tables(rng(), people, records, staff, policies, life, config, wear, end)
+    tables = _tables(rng(), people, records, staff, policies, life, config, wear, end, spend)
     clock.append(("tables", time.perf_counter() - t0))
     summary = _write_all(rng(), out_dir, tables, records, people, config)
     clock.append(("write", time.perf_counter() - t0))
@@ -145,6 +153,7 @@ def _tables(
     cfg: SynthConfig,
     wear: IntArray,
     end: int,
+    spend: dict[str, Any],
 ) -> dict[str, pa.Table]:
     """Canonical table of every extract, keyed by layout path."""
     from shouhu.synth import tables as tb
@@ -165,7 +174,7 @@ def _tables(
         data = tb.policies(pol, life, records, c, CODES, FREQUENCIES)
         out[lay.path] = canonical_table("policy", {col.field: data[col.field] for col in lay.columns})
     out.update(tb.core(rng, people, pol, life, records))
-    out.update(tb.engagement(rng, records, wear, cfg, end))
+    out.update(tb.engagement(rng, records, wear, cfg, end, spend))
     return out
 
 

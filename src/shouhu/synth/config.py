@@ -32,6 +32,7 @@ class SynthConfig:
     reinstatement_share: float = 0.2
     wearable_days: int = 90
     marketing_weeks: int = 104
+    planted_returns: bool = True  # new business follows each channel's response to spend (synth/marketing.py)
 
     def persistency(self, channel: str) -> tuple[float, float]:
         """(13-month, 25-month) persistency target for a channel."""

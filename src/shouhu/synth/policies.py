@@ -8,6 +8,7 @@ insured's age at issue (周岁), so the book's premiums equal the rate book.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,8 @@ def _eligible(product: IntArray, age: IntArray, issue: IntArray) -> npt.NDArray[
 
 def _draw_for_channel(
     rng: np.random.Generator, people: People, recs: ChannelRecords, rec_of: IntArray, start: int, end: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """(holder record, insured record, issue day) for one channel's new business."""
+) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """(holder record, insured record, issue day, earliest and latest possible issue day) for one channel."""
     adult = (end - people.birth[recs.person]) >= 19 * 366
     lam = POLICIES_PER_HOLDER[recs.channel] * np.where(recs.primary, 1.0, 0.7)
     k = np.where(adult, rng.poisson(lam), 0)
@@ -87,7 +88,7 @@ def _draw_for_channel(
     ub = np.minimum.reduce([np.full(n, end - 1), people.death[holder] - 30, people.death[insured] - 30])
     ok = lb <= ub
     issue = lb + ((ub - lb) * rng.random(n) ** 0.85).astype(np.int64)
-    return holder_rec[ok], rec_of[insured[ok]], issue[ok]
+    return holder_rec[ok], rec_of[insured[ok]], issue[ok], lb[ok], ub[ok]
 
 
 def _sum_assured(
@@ -124,15 +125,21 @@ def _frequency(rng: np.random.Generator, channel: IntArray, product: IntArray) -
 
 
 def draw_policies(
-    rng: np.random.Generator, people: People, records: dict[str, ChannelRecords], start: int, end: int
+    rng: np.random.Generator, people: People, records: dict[str, ChannelRecords], start: int, end: int,
+    timing: Callable[[str, IntArray, IntArray, IntArray], IntArray] | None = None,
 ) -> Policies:
-    """All new business over the window, priced from the rate book, in a stable order."""
+    """All new business over the window, priced from the rate book, in a stable order.
+
+    ``timing(channel, issue, earliest, latest)`` may move issue days (the planted response to marketing
+    spend, :mod:`shouhu.synth.marketing`) before products are chosen and priced at the issue age."""
     parts = []
     for ch in ("agent", "bancassurance", "broker", "internet"):
         recs = records[ch]
         rec_of = np.full(len(people), -1, dtype=np.int64)
         rec_of[recs.person] = np.arange(len(recs))
-        h, i, d = _draw_for_channel(rng, people, recs, rec_of, start, end)
+        h, i, d, lb, ub = _draw_for_channel(rng, people, recs, rec_of, start, end)
+        if timing is not None:
+            d = timing(ch, d, lb, ub)
         parts.append((np.full(len(h), CHANNELS.index(ch)), h, i, d, recs.person[h], recs.person[i], ch))
     channel = np.concatenate([p[0] for p in parts])
     holder_rec, insured_rec, issue = (np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))

@@ -181,8 +181,10 @@ def core(
 
 
 def engagement(
-    rng: np.random.Generator, records: dict[str, ChannelRecords], wear: IntArray, cfg: SynthConfig, end: int
+    rng: np.random.Generator, records: dict[str, ChannelRecords], wear: IntArray, cfg: SynthConfig, end: int,
+    spend: dict[str, Any],
 ) -> dict[str, pa.Table]:
+    """Touchpoints, wearables, consents and the marketing spend drawn earlier (``marketing_spend``)."""
     net, app = records["internet"], records["direct"]
     out = {}
     for recs, mean, kinds, path, prefix in (
@@ -227,7 +229,6 @@ def engagement(
             "withdrawn_at": cons["withdrawn"],
         },
     )
-    spend = activity.marketing_spend(rng, end, cfg.marketing_weeks)
     out["marketing/weekly_spend.csv"] = canonical_table(
         "marketing_spend",
         {
