@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -169,19 +170,28 @@ def _gap_keys(gaps: HouseholdGaps) -> list[tuple[str, CoverageType, float]]:
     return [(g.person_id, g.coverage, float(g.gap)) for g in gaps.gaps() if g.gap > 0]
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
 @contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """HiGHS (scipy 1.17) prints a debug line straight to file descriptor 1 on some solves, whatever
-    its ``disp`` option says; that would corrupt ``--json`` output. Point fd 1 at /dev/null meanwhile."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    its ``disp`` option says; that would corrupt ``--json`` output. Point fd 1 at /dev/null meanwhile.
+
+    fd 1 belongs to the whole process, so solves take turns (the web server plans in several
+    threads): without the lock, two overlapping solves could restore each other's saved descriptor
+    and leave stdout pointing at /dev/null for good. The solver holds the GIL anyway, so the lock
+    costs no throughput."""
+    with _STDOUT_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def closure_score(share: float) -> float:
