@@ -10,13 +10,26 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from shouhu.access.policy import allowed, can_reveal
 from shouhu.access.roles import LABELS, Action
 from shouhu.web.i18n import label, pick_lang, translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters["tojson_zh"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+
+
+def _json_zh(value: Any) -> Markup:
+    """JSON with Chinese kept readable, safe inside <script> and attributes (not HTML-escaped by
+    autoescape, which would turn quotes into &#34; and break the script)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return Markup(text)
+
+
+TEMPLATES.env.filters["tojson_zh"] = _json_zh
 TEMPLATES.env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
 
 
