@@ -1,0 +1,176 @@
+"""Console: the identity review queue (confirm / reject), merge, split, revert and per-customer history.
+
+The work is done by web.api.identity (the same functions the API calls); decisions are audited there.
+Forms post with HTMX; a refused or invalid decision comes back as a fragment with its status code.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from shouhu.access.policy import Principal
+from shouhu.access.roles import Action
+from shouhu.errors import ShouhuError
+from shouhu.web import i18n
+from shouhu.web.api import identity as service
+from shouhu.web.auth import app_state, require
+from shouhu.web.render import page
+
+router = APIRouter()
+Reviewer = Depends(require(Action.IDENTITY_REVIEW))
+Decider = Depends(require(Action.IDENTITY_DECIDE))
+
+i18n.register({
+    "idr_queue": ("待复核的疑似重复", "Pairs awaiting review"),
+    "idr_takes_effect": ("人工决定记入审计日志，并在下次数据刷新（shouhu refresh）时生效。",
+                         "Decisions are audited and take effect at the next refresh (shouhu refresh)."),
+    "idr_queue_empty": ("没有待复核的记录对", "No pair awaits review"),
+    "idr_probability": ("匹配概率", "Match probability"),
+    "idr_weight": ("匹配权重", "Match weight"),
+    "idr_field": ("字段", "Field"),
+    "idr_evidence": ("比对结果", "Comparison"),
+    "idr_record_left": ("记录A", "Record A"),
+    "idr_record_right": ("记录B", "Record B"),
+    "idr_customer": ("当前客户", "Current customer"),
+    "idr_same_customer": ("已归为同一客户", "already one customer"),
+    "idr_records_unavailable": ("暂时无法读取源记录明细", "The source records cannot be read right now"),
+    "idr_reason": ("原因（必填，记入审计日志）", "Reason (required, audited)"),
+    "idr_confirm": ("是同一人", "Same person"),
+    "idr_reject": ("不是同一人", "Different people"),
+    "idr_merge": ("合并客户", "Merge customers"),
+    "idr_merge_hint": ("两个客户号是同一人（证件号不同的客户不会被合并）。",
+                       "Two customers are one person (customers with different ID numbers are never merged)."),
+    "idr_customer_a": ("客户号A", "Customer A"),
+    "idr_customer_b": ("客户号B", "Customer B"),
+    "idr_split": ("拆分记录", "Split a record"),
+    "idr_split_hint": ("把一条源记录（来源:记录号）从它所属的客户中拆出。",
+                       "Take one source record (source:record_id) out of its customer."),
+    "idr_unique_id": ("源记录（来源:记录号）", "Record (source:record_id)"),
+    "idr_history": ("客户身份历史", "A customer's identity history"),
+    "idr_history_hint": ("输入客户号，查看其源记录与所有人工决定。",
+                         "Enter a customer id to see its records and decisions."),
+    "idr_show": ("查看", "Show"),
+    "idr_records": ("源记录", "Records"),
+    "idr_decided_by": ("归并依据", "Linked by"),
+    "idr_decisions": ("人工决定", "Decisions"),
+    "idr_recent": ("最近的人工决定", "Recent decisions"),
+    "idr_no_decisions": ("暂无人工决定", "No decisions yet"),
+    "idr_id": ("编号", "No."),
+    "idr_action": ("决定", "Decision"),
+    "idr_by": ("决定人", "By"),
+    "idr_when": ("时间", "When"),
+    "idr_why": ("原因", "Why"),
+    "idr_state": ("状态", "State"),
+    "idr_active": ("生效中", "Active"),
+    "idr_reverted": ("已撤销", "Reverted"),
+    "idr_revert": ("撤销", "Revert"),
+    "idr_done": ("已记录决定", "Decision recorded"),
+    "idr_next_refresh": ("下次刷新生效", "takes effect at the next refresh"),
+    "idr_act_confirm": ("确认同一人", "confirm"),
+    "idr_act_reject": ("确认不同人", "reject"),
+    "idr_act_merge": ("合并", "merge"),
+    "idr_act_split": ("拆分", "split"),
+})
+
+
+def _problem(request: Request, status: int, message: str, **context: object) -> Response:
+    return page(request, "console/identity_result.html", status_code=status, ok=False, message=message, **context)
+
+
+def _reason_ok(reason: str) -> bool:
+    return len(reason.strip()) >= 2
+
+
+@router.get("/identity")
+def identity_page(request: Request, principal: Principal = Reviewer) -> Response:
+    state = app_state(request)
+    return page(request, "console/identity.html", queue=service.queue(state, principal),
+                decisions=service.recent_decisions(state, principal, 30), compared=service.COMPARED,
+                fields=service.RECORD_FIELDS)
+
+
+@router.get("/identity/history")
+def identity_history(request: Request, customer_id: str = Query("", max_length=64),
+                     principal: Principal = Reviewer) -> Response:
+    state = app_state(request)
+    try:
+        view = service.customer_history(state, principal, customer_id.strip())
+    except HTTPException as e:
+        return _problem(request, e.status_code, str(e.detail))
+    return page(request, "console/identity_history.html", view=view, fields=service.RECORD_FIELDS)
+
+
+@router.post("/identity/decide")
+def decide(request: Request, left: str = Form(...), right: str = Form(...), verdict: str = Form(...),
+           reason: str = Form(""), slot: str = Form(""), principal: Principal = Decider) -> Response:
+    state = app_state(request)
+    target = {"HX-Retarget": f"#pair-{slot}-result", "HX-Reswap": "innerHTML"} if slot.isdigit() else {}
+    if verdict not in ("confirm", "reject"):
+        response = _problem(request, 400, "verdict: confirm or reject")
+    elif not _reason_ok(reason):
+        response = _problem(request, 400, "reason: say why (at least 2 characters)")
+    else:
+        try:
+            body = service.PairDecision(left=left, right=right, reason=reason)
+            result = service.decide_pair(state, principal, body, verdict == "confirm", request)
+        except ValidationError as e:
+            response = _problem(request, 400, e.errors()[0]["msg"])
+        except HTTPException as e:
+            response = _problem(request, e.status_code, str(e.detail))
+        except ShouhuError as e:
+            response = _problem(request, 400, str(e))
+        else:
+            return page(request, "console/identity_result.html", ok=True, result=result, slot=slot, left=left,
+                        right=right)
+    response.headers.update(target)
+    return response
+
+
+@router.post("/identity/merge")
+def merge(request: Request, customer_a: str = Form(""), customer_b: str = Form(""), reason: str = Form(""),
+          principal: Principal = Decider) -> Response:
+    if not _reason_ok(reason):
+        return _problem(request, 400, "reason: say why (at least 2 characters)")
+    try:
+        body = service.MergeRequest(customer_a=customer_a.strip(), customer_b=customer_b.strip(), reason=reason)
+        result = service.merge(app_state(request), principal, body, request)
+    except ValidationError as e:
+        return _problem(request, 400, f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    except HTTPException as e:
+        return _problem(request, e.status_code, str(e.detail))
+    except ShouhuError as e:
+        return _problem(request, 400, str(e))
+    return page(request, "console/identity_result.html", ok=True, result=result)
+
+
+@router.post("/identity/split")
+def split(request: Request, unique_id: str = Form(""), reason: str = Form(""),
+          principal: Principal = Decider) -> Response:
+    if not _reason_ok(reason):
+        return _problem(request, 400, "reason: say why (at least 2 characters)")
+    try:
+        body = service.SplitRequest(unique_id=unique_id.strip(), reason=reason)
+        result = service.split(app_state(request), principal, body, request)
+    except ValidationError as e:
+        return _problem(request, 400, f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    except HTTPException as e:
+        return _problem(request, e.status_code, str(e.detail))
+    except ShouhuError as e:
+        return _problem(request, 400, str(e))
+    return page(request, "console/identity_result.html", ok=True, result=result)
+
+
+@router.post("/identity/decisions/{decision_id}/revert")
+def revert(decision_id: int, request: Request, reason: str = Form(""), principal: Principal = Decider) -> Response:
+    if not _reason_ok(reason):
+        return _problem(request, 400, "reason: say why (at least 2 characters)")
+    try:
+        result = service.revert(app_state(request), principal, decision_id, service.RevertRequest(reason=reason),
+                                request)
+    except HTTPException as e:
+        return _problem(request, e.status_code, str(e.detail))
+    except ShouhuError as e:
+        return _problem(request, 400, str(e))
+    return page(request, "console/identity_result.html", ok=True, result=result)
