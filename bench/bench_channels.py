@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--book", type=Path, default=None)
     ap.add_argument("--workdir", type=Path, default=Path("data/bench-channels"))
     ap.add_argument("--lookback", type=int, default=90)
+    ap.add_argument("--keep-repeats", action="store_true", help="Do not merge consecutive touches of a channel.")
+    ap.add_argument("--reuse", action="store_true", help="Reuse the workdir's loaded warehouse.")
     args = ap.parse_args()
     from shouhu.channels import journeys as jn
     from shouhu.channels.models import DEFAULT_MODELS, get_model
@@ -100,20 +102,24 @@ def main() -> None:
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"customers": args.customers}
-    book = args.book
-    if book is None:
+    book = args.book or args.workdir / "book"
+    url = f"duckdb:///{args.workdir / 'warehouse.duckdb'}"
+    if args.reuse:
+        report["load"] = "reused"
+    elif args.book is None:
         from shouhu.synth import SynthConfig, generate_book
 
-        book = args.workdir / "book"
         t0 = time.perf_counter()
         generate_book(book, SynthConfig(customers=args.customers, seed=42))
         report["generate_seconds"] = round(time.perf_counter() - t0, 1)
-    url = f"duckdb:///{args.workdir / 'warehouse.duckdb'}"
-    report["load"] = load(book, url)
+    if not args.reuse:
+        report["load"] = load(book, url)
     steps: dict[str, Any] = {}
     with Warehouse(url) as wh:
         tables = jn.warehouse_tables(wh)
-        cfg = jn.JourneyConfig(end=jn.default_end(tables), lookback_days=args.lookback)
+        cfg = jn.JourneyConfig(end=jn.default_end(tables), lookback_days=args.lookback,
+                               collapse_repeats=not args.keep_repeats)
+        report["journeys"] = {"lookback_days": args.lookback, "collapse_repeats": not args.keep_repeats}
         with PeakRss() as m:
             agg = jn.aggregate(jn.journeys(tables, cfg)).to_pyarrow()
             paths = from_arrow(agg)
