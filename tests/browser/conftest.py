@@ -97,19 +97,30 @@ class Site:
         raise AssertionError(f"no one-time code was sent to {phone}; sent: {len(self.sent)}")
 
 
-def _subject(engine: Engine, agent_customers: list[str]) -> str:
-    """The agent's customer best suited to advice: head of a household of 3+ with policies in force."""
+def _subject(engine: Engine, cipher: Any, agent_customers: list[str]) -> str:
+    """The agent's customer best suited to advice: policies in force, a phone, a household of 2+ with
+    room in its premium budget (10% of household income less premiums already paid), so that a plan
+    holds products."""
     c360 = reflected(engine, "customer_360")
     cust = reflected(engine, "customer")
     with engine.connect() as conn:
         rows = conn.execute(
-            select(c360.c.customer_id).join(cust, cust.c.customer_id == c360.c.customer_id)
+            select(c360.c.customer_id, c360.c.household_id, c360.c.household_size)
+            .join(cust, cust.c.customer_id == c360.c.customer_id)
             .where(c360.c.customer_id.in_(agent_customers), c360.c.policies_in_force > 0,
-                   cust.c.phone_enc.isnot(None), cust.c.name_enc.isnot(None))
-            .order_by((c360.c.household_role == "head").desc(), c360.c.household_size.desc(),
-                      c360.c.policies_in_force.desc(), c360.c.customer_id).limit(1)).all()
+                   cust.c.phone_enc.isnot(None), cust.c.name_enc.isnot(None))).all()
+        households = {r.household_id for r in rows}
+        members = conn.execute(select(c360.c.household_id, c360.c.annualised_premium, cust.c.annual_income_enc)
+                               .join(cust, cust.c.customer_id == c360.c.customer_id)
+                               .where(c360.c.household_id.in_(households))).all()
+    room: dict[str, float] = {}
+    for m in members:
+        income = float(cipher.decrypt(m.annual_income_enc) or 0) if m.annual_income_enc else 0.0
+        room[m.household_id] = room.get(m.household_id, 0.0) + 0.1 * income - float(m.annualised_premium or 0)
     assert rows, "the agent has no customer with policies in force and a phone"
-    return str(rows[0][0])
+    best = max(rows, key=lambda r: (room.get(r.household_id, 0.0) > 3_000, min(r.household_size or 1, 4),
+                                    room.get(r.household_id, 0.0), r.customer_id))
+    return str(best.customer_id)
 
 
 def _agent_customers(engine: Engine, staff_id: str) -> list[str]:
@@ -137,7 +148,7 @@ def site(published: Published, tmp_path_factory: pytest.TempPathFactory) -> Iter
     app = create_app(settings, otp_sender=lambda phone, code: sent.append((phone, code)))
     engine = app.state.shouhu.engine
     users, scope, own, foreign = _accounts(engine)
-    subject = _subject(engine, _agent_customers(engine, scope["agent"]["staff_id"]))
+    subject = _subject(engine, app.state.shouhu.cipher, _agent_customers(engine, scope["agent"]["staff_id"]))
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,6 +178,8 @@ def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
 
+    for stale in SCREENSHOTS.glob("FAILED-*.png"):  # from an earlier run
+        stale.unlink()
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
