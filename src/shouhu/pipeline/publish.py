@@ -20,6 +20,7 @@ from shouhu.customer360.step import input_tables
 from shouhu.model.marts import CUSTOMER, CUSTOMER_360
 from shouhu.model.masking import mask
 from shouhu.privacy.crypto import FieldCipher
+from shouhu.storage.exprs import one_per
 from shouhu.storage.publish import Rows, publish_tables
 from shouhu.storage.warehouse import Warehouse
 
@@ -165,7 +166,27 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None
     if wh.has_table("customer_360"):
         tables["customer_scope"] = lambda: scope_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
         tables["customer_detail"] = partial(detail_documents, wh, as_of or date.today())
+    tables.update(score_tables(wh, as_of))
     return tables
+
+
+def score_tables(wh: Warehouse, as_of: date | None) -> dict[str, Rows]:
+    """Per-customer persistency (for scoped dashboards) and, when the lapse model has run, its scores."""
+    from shouhu.scoring import customer_persistency as cp
+    from shouhu.scoring import persistency
+    from shouhu.scoring.lapse import SCORE_TABLE
+
+    out: dict[str, Rows] = {}
+    sources = {n: wh.table(n) for n in (*cp.NEEDS, "src_policy_status_event", "src_product", "src_staff")
+               if wh.has_table(n)}
+    if cp.available(sources):
+        when = as_of or persistency.default_as_of(sources)
+        out[cp.TABLE] = lambda: cp.customer_persistency(sources, when).to_pyarrow_batches(chunk_size=BATCH)
+    if wh.has_table(SCORE_TABLE):
+        cols = ("policy_no", "customer_id", "snapshot_date", "probability", "decile", "reasons", "model")
+        out[SCORE_TABLE] = lambda: one_per(wh.table(SCORE_TABLE).select(*cols), "policy_no").to_pyarrow_batches(
+            chunk_size=BATCH)
+    return out
 
 
 def publish_marts(wh: Warehouse, serving_url: str, cipher: FieldCipher,

@@ -1,8 +1,9 @@
-"""Customers: search, the 360 view and its parts, reveal (audited) and export (audited)."""
+"""Customers: search, the 360 view and its parts, reveal (audited) and export (audited); the dashboard's
+aggregates and the task list (next best actions), all within the caller's row scope."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -11,22 +12,31 @@ from pydantic import BaseModel, Field
 from shouhu.access.policy import Principal, row_rule
 from shouhu.access.roles import Action
 from shouhu.storage import customers as store
-from shouhu.web import customers
+from shouhu.web import customer_view, customers
 from shouhu.web.auth import app_state, require
 
 router = APIRouter(tags=["customers"])
 Reader = Depends(require(Action.CUSTOMER_READ))
+Lang = Literal["zh", "en"]
+LangQuery = Query("zh", description="language of the labels: zh (default) or en")
+# scoring.nba.ACTION_TYPES, spelled out for the OpenAPI document (a test keeps the two equal).
+ActionCode = Literal["retention_contact", "claim_help", "policy_review", "close_gap", "health_programme",
+                     "upgrade_membership"]
 
 
-@router.get("/customers", summary="Search customers (exact, by name, phone, ID number or customer id)")
+@router.get("/customers", summary="Search customers (exact, by name, phone, ID number or customer id), paged")
 def search(request: Request, principal: Principal = Reader,
-           q: str | None = Query(None, description="name, phone, ID number or customer id"),
-           name: str | None = None, phone: str | None = None, id_number: str | None = None,
-           city: str | None = None, lifecycle_stage: str | None = None,
-           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+           q: str | None = Query(None, max_length=100, description="name, phone, ID number or customer id"),
+           name: str | None = Query(None, max_length=100), phone: str | None = Query(None, max_length=32),
+           id_number: str | None = Query(None, max_length=32), city: str | None = Query(None, max_length=64),
+           lifecycle_stage: str | None = Query(None, max_length=32),
+           limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     rows = customers.search(app_state(request), principal, q=q, name=name, phone=phone, id_number=id_number,
-                            city=city, lifecycle_stage=lifecycle_stage, limit=limit, offset=offset)
-    return {"items": rows, "count": len(rows)}
+                            city=city, lifecycle_stage=lifecycle_stage, limit=limit + 1, offset=offset)
+    more = len(rows) > limit
+    items = rows[:limit]
+    return {"items": items, "count": len(items), "offset": offset, "limit": limit,
+            "next_offset": offset + limit if more else None}
 
 
 @router.get("/customers/{customer_id}", summary="A customer's profile and 360 facts (masked)")
@@ -34,15 +44,19 @@ def get_customer(customer_id: str, request: Request, principal: Principal = Read
     return customers.profile(app_state(request), principal, customer_id)
 
 
-@router.get("/customers/{customer_id}/360", summary="Everything the 360 page shows")
-def get_360(customer_id: str, request: Request, principal: Principal = Reader) -> dict[str, Any]:
-    return customers.view_360(app_state(request), principal, customer_id)
+@router.get("/customers/{customer_id}/360",
+            summary="Everything the 360 page shows: profile, provenance, household graph, policies, cover "
+                    "versus need, scores with reasons, next best actions, timeline")
+def get_360(customer_id: str, request: Request, principal: Principal = Reader,
+            lang: Lang = LangQuery) -> dict[str, Any]:
+    return customer_view.view(app_state(request), principal, customer_id, lang)
 
 
 @router.get("/customers/{customer_id}/household", summary="Household members (outside your scope: role only)")
-def get_household(customer_id: str, request: Request, principal: Principal = Reader) -> dict[str, Any]:
-    state = app_state(request)
-    return {"members": customers.view_360(state, principal, customer_id)["household"]}
+def get_household(customer_id: str, request: Request, principal: Principal = Reader,
+                  lang: Lang = LangQuery) -> dict[str, Any]:
+    view = customer_view.view(app_state(request), principal, customer_id, lang)
+    return {"members": view["household"], "graph": view["household_graph"]}
 
 
 @router.get("/customers/{customer_id}/provenance", summary="Where each golden field came from")
@@ -79,6 +93,19 @@ def export(body: ExportRequest, request: Request,
                     headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
-@router.get("/dashboard", summary="Aggregates within your scope")
-def dashboard(request: Request, principal: Principal = Depends(require(Action.DASHBOARD))) -> dict[str, Any]:
-    return store.dashboard(app_state(request).engine, row_rule(principal))
+@router.get("/dashboard",
+            summary="Aggregates within your scope: customers, in-force premium, persistency, lifecycle funnel, "
+                    "channel mix, gaps, value tiers")
+def dashboard(request: Request, principal: Principal = Depends(require(Action.DASHBOARD)),
+              lang: Lang = LangQuery) -> dict[str, Any]:
+    return customer_view.dashboard(app_state(request), principal, lang)
+
+
+@router.get("/tasks", summary="Next best actions across your customers (an agent: their own book), best first")
+def tasks(request: Request, principal: Principal = Reader,
+          action: ActionCode | None = Query(None, description="only this action type"),
+          kind: Literal["service", "sales"] | None = Query(None, description="service or sales actions only"),
+          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+          lang: Lang = LangQuery) -> dict[str, Any]:
+    return customer_view.tasks(app_state(request), principal, action=action, kind=kind, limit=limit,
+                               offset=offset, lang=lang)
