@@ -322,3 +322,39 @@ def test_a_customer_never_reaches_another_customers_data(web: Web, tmp_path: Pat
     for path in (f"/api/v1/customers/{b}/plan", f"/api/v1/customers/{a}", f"/api/v1/customers/{b}/review.pdf"):
         assert staff.get(path).status_code == 401, path
     assert ca.get(f"/api/v1/customers/{b}/plan", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_locked_warehouse_is_a_503_everywhere(web: Web, tmp_path: Path) -> None:
+    """While another process holds the warehouse's write lock (a refresh), advice answers 503 with a
+    clear message (API) or says so on the page (console, H5), and nothing is half-written."""
+    import sys
+    from urllib.parse import urlparse
+
+    state = web.client.app.state.shouhu  # type: ignore[attr-defined]
+    copy = tmp_path / "locked.duckdb"
+    shutil.copy(urlparse(state.settings.warehouse).path, copy)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); sys.stdin.read()", str(copy)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        state.settings = state.settings.model_copy(update={"warehouse_url": f"duckdb:///{copy}"})
+        cid = web.own["agent"]
+        for path in ("plan", "diagnosis", "review.pdf"):
+            r = web.client.get(f"/api/v1/customers/{cid}/{path}", headers=web.auth("agent"))
+            assert r.status_code == 503 and "refresh" in r.json()["message"], path
+        web.login("agent")
+        page = web.client.get(f"/console/advice/result?customer_id={cid}")
+        assert page.status_code == 200 and 'id="advice-unavailable"' in page.text
+        assert web.client.get(f"/console/advice/review.pdf?customer_id={cid}").status_code == 503
+        (_, phone, _), = _people(web, 1)
+        sign_in(web.client, phone)
+        assert web.client.get("/h5/plan").status_code == 503
+        r = web.client.get("/h5/report.pdf")
+        assert r.status_code == 503 and 'id="h5-error"' in r.text
+        assert serving_count(web.engine, "SELECT count(*) FROM suitability_check") == 0
+        assert not audit.read(web.engine, action="export")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)

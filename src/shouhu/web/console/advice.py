@@ -175,14 +175,28 @@ async def take_assessment(request: Request, principal: Principal = Adviser) -> R
     return RedirectResponse(f"/console/advice?customer_id={customer_id}&saved={qid}#step-{qid}", status_code=303)
 
 
+def _busy(request: Request) -> Response:
+    return page(request, "error.html", status_code=503, key="adv_unavailable", message="")
+
+
 @router.get("/advice/review")
 def review_html(request: Request, customer_id: str, principal: Principal = Adviser) -> Response:
-    html = advice.review_html(app_state(request), principal, customer_id, lang_of(request))
+    try:
+        html = advice.review_html(app_state(request), principal, customer_id, lang_of(request))
+    except HTTPException as e:
+        if e.status_code != 503:
+            raise
+        return _busy(request)
     return HTMLResponse(html)
 
 
 @router.get("/advice/review.pdf")
 def review_pdf(request: Request, customer_id: str, principal: Principal = Adviser) -> Response:
-    data = advice.review_pdf(app_state(request), principal, customer_id, lang_of(request), request)
+    try:
+        data = advice.review_pdf(app_state(request), principal, customer_id, lang_of(request), request)
+    except HTTPException as e:
+        if e.status_code != 503:
+            raise
+        return _busy(request)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{advice.pdf_name(customer_id)}"'})

@@ -276,15 +276,28 @@ async def add_policy(request: Request, principal: Principal = Customer) -> Respo
     return RedirectResponse("/h5/policies?done=added", status_code=303)
 
 
+def _error(request: Request, error: HTTPException) -> Response:
+    """An error as an H5 page (the shared error page has the console's header)."""
+    key = {404: "not_found", 503: "adv_unavailable"}.get(error.status_code, "forbidden")
+    return _h5(request, "h5/error.html", status_code=error.status_code, key=key,
+               message="" if error.status_code == 503 else error.detail)
+
+
 @router.post("/policies/{row_id}/remove")
 def remove_policy(row_id: int, request: Request, principal: Principal = Customer) -> Response:
-    advice.remove_external(app_state(request), principal, _me(principal), row_id, request)
+    try:
+        advice.remove_external(app_state(request), principal, _me(principal), row_id, request)
+    except HTTPException as e:
+        return _error(request, e)
     return RedirectResponse("/h5/policies?done=removed", status_code=303)
 
 
 @router.get("/report.pdf")
 def report(request: Request, principal: Principal = Customer) -> Response:
     cid = _me(principal)
-    data = advice.review_pdf(app_state(request), principal, cid, lang_of(request), request)
+    try:
+        data = advice.review_pdf(app_state(request), principal, cid, lang_of(request), request)
+    except HTTPException as e:
+        return _error(request, e)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{advice.pdf_name(cid)}"'})
