@@ -43,6 +43,7 @@ class Action(StrEnum):
     SEGMENT_EXPORT = "segment.export"
     QUALITY_READ = "quality.read"
     ADVICE_RUN = "advice.run"
+    CHANNELS_READ = "channels.read"    # channel attribution, ROI and budget plans (company-wide aggregates)
     AUDIT_READ = "audit.read"
     CONSENT_READ = "consent.read"
     USER_MANAGE = "user.manage"
@@ -55,12 +56,13 @@ _SELLERS = _ALL_STAFF | {Action.CUSTOMER_EXPORT, Action.REVEAL, Action.SEGMENT_R
 
 ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(set(Action) - {Action.SELF_SERVICE}),
-    Role.HEAD_OFFICE: frozenset(_SELLERS | {Action.IDENTITY_REVIEW, Action.IDENTITY_DECIDE, Action.QUALITY_READ}),
+    Role.HEAD_OFFICE: frozenset(_SELLERS | {Action.IDENTITY_REVIEW, Action.IDENTITY_DECIDE, Action.QUALITY_READ,
+                                            Action.CHANNELS_READ}),
     Role.BRANCH_MANAGER: frozenset(_SELLERS | {Action.QUALITY_READ}),
     Role.AGENT: frozenset(_SELLERS),
     Role.SERVICE: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
     Role.HEALTH_MANAGER: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
-    Role.ANALYST: frozenset(_ALL_STAFF | {Action.SEGMENT_READ, Action.QUALITY_READ}),
+    Role.ANALYST: frozenset(_ALL_STAFF | {Action.SEGMENT_READ, Action.QUALITY_READ, Action.CHANNELS_READ}),
     Role.COMPLIANCE: frozenset(_ALL_STAFF | {Action.AUDIT_READ, Action.CONSENT_READ, Action.QUALITY_READ}),
     Role.CUSTOMER: frozenset({Action.SELF_SERVICE}),
 }

@@ -80,7 +80,8 @@ def policy_values(tables: Tables, period: str, since: date) -> ir.Table | None:
         return None
     p = tables["src_policy"]
     p = p.filter(p.issue_date >= ibis.date(since)).select("policy_no", "channel", "issue_date")
-    j = p.join(pv.select(_pno="policy_no", value="value"), p.policy_no == ibis._._pno)
+    values = pv.select(_pno="policy_no", value="value")
+    j = p.join(values, p.policy_no == values._pno)
     j = j.mutate(period=period_of(j.issue_date, period))
     return j.group_by("channel", "period").agg(customer_value=j.value.sum().cast("float64"))
 
