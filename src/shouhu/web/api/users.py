@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from shouhu.access.policy import Principal
 from shouhu.access.roles import LABELS, STAFF_ROLES, Action, Role
@@ -41,7 +41,7 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 RoleName = Annotated[str, AfterValidator(_staff_role), Field(description=", ".join(ROLE_NAMES))]
-ScopeId = Annotated[str | None, AfterValidator(_blank_to_none), Field(max_length=64)]
+ScopeId = Annotated[Annotated[str, StringConstraints(max_length=64)] | None, AfterValidator(_blank_to_none)]
 
 
 class UserCreate(BaseModel):
