@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 
 from shouhu.access.policy import Principal, row_rule
 from shouhu.access.roles import Action
+from shouhu.customer360.lifecycle import LifecycleStage
 from shouhu.storage import audit
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import reflected
@@ -16,6 +17,7 @@ from shouhu.web.auth import app_state, require
 from shouhu.web.state import AppState
 
 router = APIRouter(tags=["audit"])
+_STAGES = {s.value: (s.zh, s.en) for s in LifecycleStage}
 Reader = Depends(require(Action.AUDIT_READ))
 
 # The actions the web layer and the CLI write (a filter list for the console; any text is accepted).
@@ -55,7 +57,8 @@ def consent_summary(state: AppState, principal: Principal) -> dict[str, Any]:
     consented = int(total[1] or 0)
     return {"customers": customers, "consented": consented, "not_consented": int(total[2] or 0),
             "unknown": int(total[3] or 0), "consent_rate": (consented / customers) if customers else None,
-            "by_lifecycle_stage": [{"lifecycle_stage": s or "unknown", "customers": int(n),
+            "by_lifecycle_stage": [{"lifecycle_stage": s or "unknown", "zh": _STAGES.get(s or "", (s, s))[0],
+                                    "en": _STAGES.get(s or "", (s, s))[1], "customers": int(n),
                                     "consented": int(c or 0)} for s, n, c in stages]}
 
 

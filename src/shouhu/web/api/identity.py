@@ -37,6 +37,7 @@ Decider = Depends(require(Action.IDENTITY_DECIDE))
 RECORD_FIELDS = ("channel", "name", "gender", "birth_date", "id_type", "id_number", "phone", "email", "province",
                  "city", "address", "agent_id", "created_at")
 SENSITIVE = frozenset(f.name for f in PARTY.fields if f.sensitive)
+FIELD_LABELS = {f.name: (f.zh, f.en) for f in PARTY.fields}
 COMPARED = ("name", "birth_date", "gender", "id_number", "phone", "email", "city", "address")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -56,6 +58,8 @@ def audit_page(request: Request, action: str | None = Query(None, max_length=48)
     state = app_state(request)
     entries = service.entries(state, action=action, actor=actor, target_id=target_id, limit=PAGE,
                               before_seq=before_seq)
+    for e in entries["items"]:
+        e["detail_text"] = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
     filters = {"action": action or "", "actor": actor or "", "target_id": target_id or ""}
     if request.headers.get("hx-request"):
         return page(request, "console/audit_entries.html", entries=entries, filters=filters)

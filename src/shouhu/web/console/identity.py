@@ -88,7 +88,7 @@ def identity_page(request: Request, principal: Principal = Reviewer) -> Response
     state = app_state(request)
     return page(request, "console/identity.html", queue=service.queue(state, principal),
                 decisions=service.recent_decisions(state, principal, 30), compared=service.COMPARED,
-                fields=service.RECORD_FIELDS)
+                fields=service.RECORD_FIELDS, labels=service.FIELD_LABELS)
 
 
 @router.get("/identity/history")
@@ -99,7 +99,7 @@ def identity_history(request: Request, customer_id: str = Query("", max_length=6
         view = service.customer_history(state, principal, customer_id.strip())
     except HTTPException as e:
         return _problem(request, e.status_code, str(e.detail))
-    return page(request, "console/identity_history.html", view=view, fields=service.RECORD_FIELDS)
+    return page(request, "console/identity_history.html", view=view, labels=service.FIELD_LABELS)
 
 
 @router.post("/identity/decide")

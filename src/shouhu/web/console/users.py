@@ -31,6 +31,8 @@ i18n.register({
     "usr_password": ("初始密码（至少10位）", "Password (10+ characters)"),
     "usr_new_password": ("新密码（可选）", "New password (optional)"),
     "usr_reason": ("原因（必填，记入审计日志）", "Reason (required, audited)"),
+    "usr_create_reason": ("说明（可选，记入审计日志）", "Note (optional, audited)"),
+    "usr_reload": ("刷新列表", "Reload the list"),
     "usr_save": ("保存", "Save"),
     "usr_yes": ("是", "Yes"),
     "usr_no": ("否", "No"),
