@@ -79,6 +79,12 @@ class Site:
     subject: str                               # the agent's customer with a household and policies
     sent: list[tuple[str, str]] = field(default_factory=list)  # (phone, code) of every one-time code
 
+    def record(self, customer_id: str) -> dict[str, Any]:
+        """The customer's stored record (golden record and 360 facts; personal fields encrypted)."""
+        row = store.get_record(self.engine, RowRule(), customer_id)
+        assert row is not None, customer_id
+        return row
+
     def clear(self, customer_id: str, name: str) -> str:
         """The clear value of a personal field (test set-up only; the app never shows it unmasked)."""
         row = store.get_record(self.engine, RowRule(), customer_id)
@@ -232,10 +238,13 @@ def new_page(browser: Any, site: Site, request: pytest.FixtureRequest) -> Iterat
         for i, pg in enumerate(pages):
             with contextlib.suppress(Exception):  # a page that is gone: nothing to save
                 shot(pg, f"FAILED-{request.node.name}-{i}")
+    errors = [e for pg in pages for e in JS_ERRORS.get(id(pg), [])]
     for context in contexts:
         context.close()
     for pg in pages:
         JS_ERRORS.pop(id(pg), None)
+    if errors and not request.node.stash.get(_FAILED, False):
+        pytest.fail(f"the pages logged script errors or failed to load assets: {errors}")
 
 
 @pytest.fixture
