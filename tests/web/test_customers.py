@@ -293,6 +293,39 @@ def test_lapse_scores_with_reasons_when_published(web: Web) -> None:
     assert other.status_code == 404
 
 
+def test_refresh_publishes_lapse_scores_once_per_policy(web: Web, published: Any, tmp_path: Any) -> None:
+    """When the lapse model has scored the warehouse, publish carries its scores (one row per policy)."""
+    import shutil
+
+    import pyarrow as pa
+
+    from shouhu.pipeline.publish import score_tables
+    from shouhu.scoring.lapse import SCORE_TABLE
+    from shouhu.storage.publish import publish_tables
+    from shouhu.storage.warehouse import Warehouse
+
+    own = web.own["agent"]
+    policies = [p["policy_no"] for p in web.client.get(f"/api/v1/customers/{own}/360",
+                                                       headers=web.auth("agent")).json()["policies"]]
+    if not policies:
+        pytest.skip("the agent's customer holds no policy")
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(published.warehouse_url.removeprefix("duckdb:///"), copy)
+    rows = [{"policy_no": policies[0], "customer_id": own, "snapshot_date": date(2026, 10, 31), "probability": p,
+             "decile": 1, "reasons": json.dumps([f"days_overdue_now = {d} raises the risk"]), "model": "lapse@1"}
+            for p, d in ((0.61, 45), (0.60, 40))]  # the same policy exported by two sources
+    as_of = date.fromisoformat(json.loads((published.book / "manifest.json").read_text(encoding="utf-8"))["as_of"])
+    with Warehouse(f"duckdb:///{copy}") as wh:
+        wh.write_table(SCORE_TABLE, pa.Table.from_pylist(rows))
+        tables = score_tables(wh, as_of)
+        assert set(tables) == {"customer_persistency", SCORE_TABLE}
+        written = publish_tables(web.settings.serving, {SCORE_TABLE: tables[SCORE_TABLE]})
+    assert written == {SCORE_TABLE: 1}
+    lapse = web.client.get(f"/api/v1/customers/{own}/360", headers=web.auth("agent")).json()["scores"]["lapse"]
+    assert lapse["policies"][0]["policy_no"] == policies[0] and lapse["max_probability"] in (0.61, 0.60)
+    assert "raises the risk" in lapse["policies"][0]["reasons"][0]
+
+
 # --- reveal and export ---------------------------------------------------------------------------
 
 
