@@ -99,6 +99,13 @@ def test_h5_full_flow(web: Web, tmp_path: Path) -> None:
     # robo-advisor: risk questionnaire, then the fact-find, then the plan
     advisor = c.get("/h5/advisor")
     assert 'id="h5-risk-form"' in advisor.text and "您的投资经验?" in advisor.text
+    # answers recorded by staff are shown, pre-filled, for the customer to confirm
+    r = web.client.post(f"/api/v1/customers/{cid}/assessments", headers=web.auth("admin"),
+                        json={"questionnaire": "risk_tolerance", "answers": RISK | {"goal": "max"}})
+    assert r.status_code == 201
+    advisor = c.get("/h5/advisor")
+    assert "请确认" in advisor.text and 'id="h5-risk-form"' in advisor.text
+    assert 'value="max" checked' in advisor.text
     r = c.post("/h5/advisor", data={"questionnaire": "risk_tolerance"} | RISK, follow_redirects=False)
     assert r.status_code == 403  # no CSRF token
     r = c.post("/h5/advisor", data={"questionnaire": "risk_tolerance", "csrf_token": csrf} | RISK,
@@ -106,6 +113,9 @@ def test_h5_full_flow(web: Web, tmp_path: Path) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/h5/advisor"
     advisor = c.get("/h5/advisor")
     assert "R3/C3" in advisor.text and 'id="h5-fact-form"' in advisor.text
+    assert 'id="h5-risk-form"' not in advisor.text and 'id="h5-risk-retake"' in advisor.text
+    age = re.search(r'name="age"[^>]*value="(\d+)"', advisor.text)  # the fact-find starts from my record
+    assert age and 0 < int(age.group(1)) < 110
     bad = {"questionnaire": "fact_find", "csrf_token": csrf, "age": "-3", "sex": "X", "annual_income": "lots"}
     r = c.post("/h5/advisor", data=bad)
     assert r.status_code == 400
@@ -119,6 +129,7 @@ def test_h5_full_flow(web: Web, tmp_path: Path) -> None:
     assert plan.status_code == 200 and 'id="h5-plan"' in plan.text and f'id="gap-chart-{cid}"' in plan.text
     assert serving_count(web.engine, f"SELECT count(*) FROM assessment WHERE customer_id = '{cid}' "
                                      f"AND taken_by = 'customer:{cid}'") == 2
+    assert serving_count(web.engine, f"SELECT count(*) FROM assessment WHERE customer_id = '{cid}'") == 3
     checks = serving_count(web.engine, "SELECT count(*) FROM suitability_check")
     assert checks > 0
     # self-service: no seller qualification applies

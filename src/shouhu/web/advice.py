@@ -206,6 +206,31 @@ def latest(state: AppState, principal: Principal, customer_id: str) -> dict[str,
     return found
 
 
+def taken_by(state: AppState, principal: Principal, customer_id: str) -> dict[str, str | None]:
+    """Who took the latest assessment of each questionnaire (a staff user id or ``customer:<id>``)."""
+    found: dict[str, str | None] = dict.fromkeys(QUESTIONNAIRES)
+    for row in assessments(state, principal).rows(customer_id):
+        found[row["questionnaire"]] = row["taken_by"]
+    return found
+
+
+def fact_find_defaults(customer: dict[str, Any]) -> dict[str, Any]:
+    """Fact-find answers taken from the customer's record as the caller sees it (shaped): age and sex,
+    and income only where the caller sees it in clear (the customer themself; never a masked value)."""
+    out: dict[str, Any] = {}
+    if customer.get("age") is not None:
+        out["age"] = int(customer["age"])
+    if customer.get("gender") in ("M", "F"):
+        out["sex"] = customer["gender"]
+    income = customer.get("annual_income")
+    try:
+        if income is not None and float(str(income)) >= 0:
+            out["annual_income"] = round(float(str(income)))
+    except ValueError:  # masked
+        pass
+    return out
+
+
 def level_label(a: Assessment | None, lang: str) -> str:
     if a is None or a.level is None:
         return ""

@@ -14,7 +14,7 @@ from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.advice.methods import DEFAULT_METHOD
 from shouhu.advice.plan import ROLE_EN, ROLE_ZH
-from shouhu.model.vocab import CoverageType, Relation
+from shouhu.model.vocab import CoverageType, Gender, Relation
 from shouhu.web import advice, customers, i18n
 from shouhu.web.auth import app_state, require
 from shouhu.web.render import lang_of, page
@@ -81,7 +81,7 @@ i18n.register({
     "adv_age": ("年龄", "Age"),
     "adv_wan": ("万元", "10k CNY"),
     "adv_checks_logged": ("条适当性检查已记入合规日志", "suitability checks written to the compliance log"),
-    "adv_total_gap": ("家庭缺口合计", "Household gaps"),
+    "adv_total_gap": ("缺口合计", "Total gap"),
     "adv_external": ("份他司保单已计入", "external policies included"),
     "adv_level": ("等级", "Level"),
     "adv_score": ("得分", "Score"),
@@ -91,7 +91,7 @@ i18n.register({
 def labels(lang: str) -> dict[str, Any]:
     """Coverage and household-role labels in the page's language."""
     return {"coverages": {c.value: c.label(lang) for c in CoverageType},
-            "roles": ROLE_ZH if lang == "zh" else ROLE_EN}
+            "roles": ROLE_ZH if lang == "zh" else ROLE_EN, "genders": {g.value: g.label(lang) for g in Gender}}
 
 
 def _context(request: Request, principal: Principal, customer_id: str, **extra: Any) -> dict[str, Any]:
@@ -104,7 +104,8 @@ def _context(request: Request, principal: Principal, customer_id: str, **extra: 
             "relations": {r.value: r.label(lang) for r in Relation}, "dependent_rows": advice.DEPENDENT_ROWS,
             "risk_label": advice.level_label(done[advice.RISK], lang), "values": {}, "errors": {}, "failed": None,
             "saved": request.query_params.get("saved"), "method": DEFAULT_METHOD, "budget": "",
-            "result": None, "unavailable": False, "run_error": None, "charts": None} | labels(lang) | extra
+            "result": None, "unavailable": False, "run_error": None, "charts": None,
+            "fact_defaults": advice.fact_find_defaults(customer)} | labels(lang) | extra
 
 
 def _budget(raw: str | None) -> tuple[float | None, str | None]:

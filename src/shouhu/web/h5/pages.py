@@ -59,6 +59,8 @@ i18n.register({
     "h5_start_advisor": ("测一测我的保障缺口", "Check my protection gaps"),
     "h5_download_report": ("下载我的保单检视报告(PDF)", "Download my policy review (PDF)"),
     "h5_risk_done": ("您的风险承受能力", "Your risk tolerance"),
+    "h5_risk_confirm": ("您的顾问为您记录了以下答案,请确认或修改后提交",
+                        "Your adviser recorded these answers for you: confirm or change them, then submit"),
     "h5_risk_todo": ("先做一个风险承受能力评估(9题)", "First, a short risk-tolerance check (9 questions)"),
     "h5_fact_todo": ("再告诉我们一些家庭情况(可选,方案更准确)",
                      "Then tell us about your family (optional, for a better plan)"),
@@ -71,6 +73,7 @@ i18n.register({
     "h5_my_gaps": ("我的保障缺口", "My protection gaps"),
     "h5_recommended": ("推荐配置", "Recommended"),
     "h5_why": ("为什么推荐", "Why"),
+    "h5_family_items": ("为家庭其他成员配置的产品", "Products for other family members"),
     "h5_not_suitable": ("暂不适合您的产品", "Products not suitable for you now"),
     "h5_our_policies": ("本公司保单", "Policies with us"),
     "h5_external": ("其他保险公司的保单", "Policies with other insurers"),
@@ -208,7 +211,15 @@ def _advisor(request: Request, principal: Principal, status_code: int = 200, **e
     state, cid = app_state(request), _me(principal)
     lang = lang_of(request)
     done = advice.latest(state, principal, cid)
-    return _h5(request, "h5/advisor.html", status_code=status_code, latest=done,
+    # Self-service advice rests on the customer's own answers: a risk assessment recorded by staff is
+    # shown pre-filled for the customer to confirm.
+    confirm = done[advice.RISK] is not None and \
+        advice.taken_by(state, principal, cid)[advice.RISK] != principal.user_id
+    risk, fact = done[advice.RISK], done[advice.FACT_FIND]
+    prefill = {advice.RISK: risk.answers if risk else {},
+               advice.FACT_FIND: fact.answers if fact else advice.fact_find_defaults(
+                   customers.profile(state, principal, cid))}
+    return _h5(request, "h5/advisor.html", status_code=status_code, latest=done, confirm=confirm, prefill=prefill,
                risk_q=advice.questionnaire(advice.RISK), fact_q=advice.questionnaire(advice.FACT_FIND),
                relations={r.value: r.label(lang) for r in Relation}, dependent_rows=advice.DEPENDENT_ROWS,
                risk_label=advice.level_label(done[advice.RISK], lang), here="/h5/advisor",
