@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ Reader = Depends(require(Action.SEGMENT_READ))
 MAX_EXPORT = 100_000       # rows per export; larger segments are narrowed first (or exported with the CLI)
 CHUNK = 500                # customer ids per serving query
 PREVIEW_EXTRA = ("age", "lifecycle_stage", "policies_in_force", "annualised_premium")
+TAG_COUNT_TTL_S = 60.0
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -208,14 +210,29 @@ def export_csv(state: AppState, principal: Principal, checked: Checked, purpose:
     return "\ufeff" + buffer.getvalue(), len(rows)
 
 
-def tags_in_scope(state: AppState, principal: Principal) -> list[dict[str, Any]]:
-    """The tag library with each tag's customers within the caller's scope (from the published customer_tag)."""
-    library = load_tag_library(state.settings.data_dir)
+def tag_counts(state: AppState, principal: Principal) -> dict[str, int]:
+    """Customers per tag within the caller's scope, from the published customer_tag. Kept for a minute
+    per scope: the table changes only at a refresh, and counting a whole book's tags takes a while."""
+    rule = row_rule(principal)
+    cache: dict[tuple[Any, ...], tuple[float, dict[str, int]]] = state.extra.setdefault("segments.tag_counts", {})
+    key, now = (rule.column, rule.value, rule.nothing), time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
     tag = reflected(state.engine, "customer_tag")
     with state.engine.connect() as conn:
-        counts: dict[str, int] = dict(conn.execute(select(tag.c.tag, func.count())
-                                   .where(scope_condition(row_rule(principal), tag.c.customer_id))
-                                   .group_by(tag.c.tag)).all())
+        counts: dict[str, int] = {str(t): int(n) for t, n in conn.execute(
+            select(tag.c.tag, func.count()).where(scope_condition(rule, tag.c.customer_id)).group_by(tag.c.tag))}
+    if len(cache) > 1000:
+        cache.clear()
+    cache[key] = (now + TAG_COUNT_TTL_S, counts)
+    return counts
+
+
+def tags_in_scope(state: AppState, principal: Principal) -> list[dict[str, Any]]:
+    """The tag library with each tag's customers within the caller's scope."""
+    library = load_tag_library(state.settings.data_dir)
+    counts = tag_counts(state, principal)
     return [t.to_dict() | {"customers": int(counts.get(t.code, 0)),
                            "usable": all(field_view(principal, c) is not FieldView.HIDDEN
                                          for c in t.rule.sensitive_columns)} for t in library]
