@@ -56,7 +56,8 @@ def test_search_by_phone_and_name_then_360(page: Any, site: Site) -> None:
     shot(page, "console-360")
 
 
-def test_reveal_with_reason_is_audited(page: Any, site: Site) -> None:
+def test_reveal_with_reason_is_audited(new_page: Any, site: Site) -> None:
+    page = new_page()
     cid = site.subject
     phone = site.clear(cid, "phone")
     before = len(audit.read(site.engine, action="reveal", target_id=cid))
@@ -77,6 +78,17 @@ def test_reveal_with_reason_is_audited(page: Any, site: Site) -> None:
     last = entries[0]  # newest first
     assert last["actor"] == site.users["agent"] and last["reason"] == "客户来电核实身份"
     assert "phone" in str(last["detail"])
+
+    # the compliance officer finds it in the audit log page, and the chain verifies
+    officer = new_page()
+    login(officer, site, "compliance")
+    officer.goto(f"/console/audit?action=reveal&target_id={cid}")
+    row = officer.locator(f"#audit-{last['seq']}")
+    assert site.users["agent"] in row.inner_text() and "客户来电核实身份" in row.inner_text()
+    assert phone not in officer.content()
+    officer.click("#audit-verify-btn")
+    officer.locator("#audit-ok").wait_for()
+    shot(officer, "console-audit")
 
 
 def test_switch_to_english_and_sign_out(page: Any, site: Site) -> None:
