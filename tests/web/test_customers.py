@@ -467,3 +467,19 @@ def test_every_customer_path_masks_by_default(web: Web) -> None:
         r = web.client.get(path)
         assert r.status_code == 200, path
         assert_no_clear(web, r.text, own)
+
+
+def test_foreign_customer_is_not_found_on_every_path(web: Web) -> None:
+    for role, foreign in web.foreign.items():
+        for path in ("/api/v1/customers/{c}", "/api/v1/customers/{c}/360", "/api/v1/customers/{c}/household",
+                     "/api/v1/customers/{c}/provenance"):
+            r = web.client.get(path.format(c=foreign), headers=web.auth(role))
+            assert r.status_code == 404, (role, path)
+            assert foreign in r.json()["message"] and "phone" not in r.text
+        r = web.client.post(f"/api/v1/customers/{foreign}/reveal", headers=web.auth(role),
+                            json={"fields": ["phone"], "reason": "试一试"})
+        assert r.status_code == 404, role
+        tasks = web.client.get("/api/v1/tasks", params={"limit": 500}, headers=web.auth(role)).json()
+        assert foreign not in {i["customer_id"] for i in tasks["items"]}, role
+    web.login("agent")
+    assert web.client.get(f"/console/customers/{web.foreign['agent']}").status_code == 404

@@ -167,6 +167,14 @@ def _household_graph(members: list[dict[str, Any]], customer_id: str, lang: str)
     return {"nodes": nodes, "links": links}
 
 
+def household(state: AppState, principal: Principal, customer_id: str, lang: str = "zh") -> dict[str, Any]:
+    """The household members (outside the scope: the role only) and its graph; 404 outside the scope."""
+    customers.record_or_404(state, principal, customer_id)
+    members = store.household(state.engine, row_rule(principal), customer_id)
+    shaped = [shape(principal, m, state.cipher) if m.get("visible") else m for m in members]
+    return {"members": shaped, "graph": _household_graph(shaped, customer_id, lang)}
+
+
 def _cover(customer: dict[str, Any], gap: dict[str, Any] | None, lang: str) -> list[dict[str, Any]]:
     """Per cover type: sum assured in force, the assessed need and the gap (None when not assessed)."""
     out = []

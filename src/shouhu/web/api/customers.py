@@ -55,8 +55,7 @@ def get_360(customer_id: str, request: Request, principal: Principal = Reader,
 @router.get("/customers/{customer_id}/household", summary="Household members (outside your scope: role only)")
 def get_household(customer_id: str, request: Request, principal: Principal = Reader,
                   lang: Lang = LangQuery) -> dict[str, Any]:
-    view = customer_view.view(app_state(request), principal, customer_id, lang)
-    return {"members": view["household"], "graph": view["household_graph"]}
+    return customer_view.household(app_state(request), principal, customer_id, lang)
 
 
 @router.get("/customers/{customer_id}/provenance", summary="Where each golden field came from")

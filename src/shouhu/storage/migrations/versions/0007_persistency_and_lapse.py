@@ -35,8 +35,10 @@ def upgrade() -> None:
         sa.Column("reasons", sa.Text),  # JSON list of plain-language reasons (riskiest share only)
         sa.Column("model", sa.String(96)),
     )
+    op.create_index("ix_next_best_action_expected_value", "next_best_action", ["expected_value"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_next_best_action_expected_value", "next_best_action")
     op.drop_table("lapse_score")
     op.drop_table("customer_persistency")
