@@ -170,17 +170,22 @@ def test_row_scope_of_decisions(web: Web) -> None:
         assert conn.execute(text("SELECT COUNT(*) FROM identity_decision")).scalar_one() == 0
 
 
-@pytest.mark.parametrize("role", ["agent", "branch_manager", "service", "analyst", "compliance"])
-def test_roles_without_identity_actions(web: Web, role: str) -> None:
-    headers = web.auth(role)
-    assert web.client.get("/api/v1/identity/queue", headers=headers).status_code == 403
-    assert web.client.get(f"/api/v1/identity/customers/{web.own[role]}", headers=headers).status_code == 403
-    body = {"customer_a": web.own[role], "customer_b": web.own[role], "reason": "无权"}
-    assert web.client.post("/api/v1/identity/merge", headers=headers, json=body).status_code == 403
-    assert web.client.post("/api/v1/identity/split", headers=headers,
-                           json={"unique_id": "crm:1", "reason": "无权"}).status_code == 403
-    assert web.client.post("/api/v1/identity/decisions/1/revert", headers=headers,
-                           json={"reason": "无权"}).status_code == 403
+def test_roles_without_identity_actions(web: Web) -> None:
+    for role in ("agent", "branch_manager", "service", "health_manager", "analyst", "compliance"):
+        headers = web.auth(role)
+        assert web.client.get("/api/v1/identity/queue", headers=headers).status_code == 403
+        assert web.client.get("/api/v1/identity/decisions", headers=headers).status_code == 403
+        assert web.client.get(f"/api/v1/identity/customers/{web.own[role]}", headers=headers).status_code == 403
+        body = {"customer_a": web.own[role], "customer_b": web.own[role], "reason": "无权"}
+        assert web.client.post("/api/v1/identity/merge", headers=headers, json=body).status_code == 403
+        assert web.client.post("/api/v1/identity/split", headers=headers,
+                               json={"unique_id": "crm:1", "reason": "无权"}).status_code == 403
+        pair = {"left": "crm:1", "right": "crm:2", "reason": "无权"}
+        assert web.client.post("/api/v1/identity/confirm", headers=headers, json=pair).status_code == 403
+        assert web.client.post("/api/v1/identity/reject", headers=headers, json=pair).status_code == 403
+        assert web.client.post("/api/v1/identity/decisions/1/revert", headers=headers,
+                               json={"reason": "无权"}).status_code == 403
+    assert not _entries(web, "merge") and not _entries(web, "split")
 
 
 def test_console_identity_page(web: Web) -> None:
