@@ -337,6 +337,7 @@ def test_console_reveal_needs_a_reason_and_is_audited(web: Web) -> None:
     r = web.client.post(f"/console/customers/{own}/reveal", data={"field": "phone", "reason": ""},
                         headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert r.status_code == 200 and r.headers["HX-Retarget"] == "#reveal-error-phone"
+    assert "请填写查看原因" in r.text
     assert clear["phone"] not in r.text
     assert len(audit.read(web.engine, action="reveal", target_id=own)) == before
     r = web.client.post(f"/console/customers/{own}/reveal", data={"field": "phone", "reason": "客户来电核实身份"},

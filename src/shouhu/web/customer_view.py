@@ -225,11 +225,10 @@ def view(state: AppState, principal: Principal, customer_id: str, lang: str = "z
                 for p in base["policies"]]
     timeline = [e | {"channel_label": label_of("channel", e.get("channel"), lang),
                      "event_label": label_of("touchpoint", e.get("event_type"), lang)} for e in base["timeline"]]
-    actions = [{k: v for k, v in a.items()} | {"action_label": label_of("action", a.get("action"), lang),
-                                                "kind_label": label_of("action_kind", a.get("kind"), lang),
-                                                "product_type_label": label_of("product_type", a.get("product_type"),
-                                                                               lang),
-                                                "reason": a["reason_zh"] if lang == "zh" else a["reason_en"]}
+    actions = [a | {"action_label": label_of("action", a.get("action"), lang),
+                    "kind_label": label_of("action_kind", a.get("kind"), lang),
+                    "product_type_label": label_of("product_type", a.get("product_type"), lang),
+                    "reason": a["reason_zh"] if lang == "zh" else a["reason_en"]}
                for a in base["actions"]]
     provenance = [{"field": f, "label": label_of("field", f, lang), "channel": p.get("channel"),
                    "channel_label": label_of("channel", p.get("channel"), lang), "source": p.get("source"),
@@ -239,10 +238,9 @@ def view(state: AppState, principal: Principal, customer_id: str, lang: str = "z
                    for r in store.rows_for(state.engine, rule, overview.PERSISTENCY_TABLE, customer_id)}
     tags = [{"tag": t["tag"], "label": t["label_zh"] if lang == "zh" else t["label_en"]} for t in base["tags"]]
     agent = base["agent"]
-    scores = {"customer_value": c.get("customer_value"), "value_tier": c.get("value_tier_en") and
-              next((t.code for t in TIERS if t.label_en == c.get("value_tier_en")), None),
-              "value_tier_label": labels["value_tier"], "lapse": lapse,
-              "action_reasons": [a["reason"] for a in actions]}
+    tier = next((t.code for t in TIERS if t.label_en == c.get("value_tier_en")), None)
+    scores = {"customer_value": c.get("customer_value"), "value_tier": tier, "value_tier_label": labels["value_tier"],
+              "lapse": lapse, "action_reasons": [a["reason"] for a in actions]}
     return {"customer": c, "labels": labels, "provenance": provenance, "household": base["household"],
             "household_graph": _household_graph(base["household"], customer_id, lang), "policies": policies,
             "cover": _cover(c, base["gap"], lang), "gap": base["gap"], "scores": scores, "actions": actions,

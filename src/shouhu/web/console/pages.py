@@ -110,6 +110,9 @@ i18n.register({
     "c360_none": ("无", "None"),
     "reveal_submit": ("确认查看", "Show"),
     "reveal_error": ("无法查看", "Cannot reveal"),
+    "reveal_audited": ("已记录审计", "audited"),
+    "reveal_need_reason": ("请填写查看原因（至少2个字）", "Give a reason (at least 2 characters)"),
+    "reveal_refused": ("您无权查看该字段的明文", "You may not see this field in clear"),
 })
 
 
@@ -250,7 +253,8 @@ def reveal(customer_id: str, request: Request, field: str = Form(..., max_length
     except HTTPException as e:
         if e.status_code == 404:
             raise
-        response = page(request, "console/_revealed.html", field=field, value=None, error=e.detail)
+        key = "reveal_need_reason" if e.status_code == 400 else "reveal_refused"
+        response = page(request, "console/_revealed.html", field=field, value=None, error=key)
         response.headers["HX-Retarget"] = f"#reveal-error-{field}"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
