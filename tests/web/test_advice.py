@@ -54,6 +54,9 @@ def test_api_assessment_diagnosis_plan_review(web: Web) -> None:
     assert me["age"] == 38 and {g["coverage"] for g in me["gaps"]} >= {"life", "critical_illness"}
     life = next(g for g in me["gaps"] if g["coverage"] == "life")
     assert life["need"]["method"] == "dime" and life["need"]["zh"]
+    runs = _actions(web, "advice_run", cid)  # every run is on record (sales traceability)
+    assert len(runs) == 1 and runs[0]["detail"]["fact_find_used"] is True
+    assert runs[0]["detail"]["record_income_shown"] is False and runs[0]["detail"]["plan"] is False
 
     before = serving_count(web.engine, "SELECT count(*) FROM suitability_check")
     p = web.client.get(f"/api/v1/customers/{cid}/plan", headers=headers)
@@ -66,6 +69,7 @@ def test_api_assessment_diagnosis_plan_review(web: Web) -> None:
         assert {c["check"] for c in item["checks"]} >= {"customer_risk", "seller_qualification", "issue_age"}
         assert all(c["passed"] for c in item["checks"])
     assert plan["checks_logged"] > 0
+    assert len(_actions(web, "advice_run", cid)) == 2
     assert serving_count(web.engine, "SELECT count(*) FROM suitability_check") == before + plan["checks_logged"]
 
     pdf = web.client.get(f"/api/v1/customers/{cid}/review.pdf", headers=headers)
@@ -144,6 +148,8 @@ def test_household_members_outside_the_scope_are_role_only(web: Web) -> None:
     assert r.status_code == 200, r.text
     body = r.text
     assert other not in body
+    run = _actions(web, "advice_run", own)[0]["detail"]
+    assert run["record_income_shown"] is True  # no fact-find: the record's income is quoted, and on record
     hidden = [m for m in r.json()["diagnosis"]["members"] if not m["visible"]]
     assert hidden and all(set(m) == {"person_id", "visible", "role", "role_zh", "role_en"} for m in hidden)
     admin = web.client.get(f"/api/v1/customers/{own}/diagnosis", headers=web.auth("admin")).json()

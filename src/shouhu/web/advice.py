@@ -33,7 +33,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from shouhu.access.policy import Principal, row_rule
+from shouhu.access.policy import FieldView, Principal, field_view, row_rule
 from shouhu.access.roles import Role
 from shouhu.advice import service
 from shouhu.advice.gaps import HouseholdGaps, household_gaps
@@ -383,9 +383,15 @@ def seller(state: AppState, principal: Principal, data: service.HouseholdData) -
     return data.seller_grade, "customer_agent" if data.seller_grade else "none"
 
 
-def advise(state: AppState, principal: Principal, customer_id: str, *, method: str = DEFAULT_METHOD,
-           budget: float | None = None, with_plan: bool = True, as_of: date | None = None) -> dict[str, Any]:
-    """The diagnosis (and, with ``with_plan``, the plan) of the customer's household, shaped for the caller."""
+def advise(state: AppState, principal: Principal, customer_id: str, request: Request, *,
+           method: str = DEFAULT_METHOD, budget: float | None = None, with_plan: bool = True,
+           as_of: date | None = None) -> dict[str, Any]:
+    """The diagnosis (and, with ``with_plan``, the plan) of the customer's household, shaped for the caller.
+
+    Each run is audited as ``advice_run`` (sales traceability): need explanations quote the income
+    they start from, which a caller may otherwise see only masked, so every such showing is on record
+    (``record_income_shown``: the record's income, not the customer's own fact-find answer, was
+    shown to a caller who does not see income in clear)."""
     check_method(method)
     record_or_404(state, principal, customer_id)
     day = as_of or date.today()
@@ -395,6 +401,9 @@ def advise(state: AppState, principal: Principal, customer_id: str, *, method: s
         data, used = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
     gaps = household_gaps(data.household, data.policies, day, method)
     result = {"diagnosis": _diagnosis(data, gaps, visible, used)}
+    record(state, principal, "advice_run", "customer", customer_id, request, method=method, plan=with_plan,
+           fact_find_used=used, members_shown=len(visible & {p.person_id for p in data.household.members}),
+           record_income_shown=not used and field_view(principal, "annual_income") is not FieldView.CLEAR)
     if not with_plan:
         return result
     risk = done[RISK]

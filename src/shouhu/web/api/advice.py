@@ -70,7 +70,8 @@ def list_assessments(customer_id: str, request: Request, principal: Principal = 
 @router.get("/customers/{customer_id}/diagnosis", summary="Needs and protection gaps of the customer's household")
 def get_diagnosis(customer_id: str, request: Request, method: str = MethodQuery,
                   principal: Principal = Adviser) -> dict[str, Any]:
-    result = advice.advise(app_state(request), principal, customer_id, method=_method(method), with_plan=False)
+    result = advice.advise(app_state(request), principal, customer_id, request, method=_method(method),
+                           with_plan=False)
     return dict(result["diagnosis"])
 
 
@@ -81,7 +82,7 @@ def get_plan(customer_id: str, request: Request, method: str = MethodQuery,
                                           description="yearly premium budget (CNY); default the fact-find's "
                                                       "budget, else the double-ten rule"),
              principal: Principal = Adviser) -> dict[str, Any]:
-    return advice.advise(app_state(request), principal, customer_id, method=_method(method), budget=budget)
+    return advice.advise(app_state(request), principal, customer_id, request, method=_method(method), budget=budget)
 
 
 @router.get("/customers/{customer_id}/review.pdf", summary="Policy review report as PDF (audited as an export)",

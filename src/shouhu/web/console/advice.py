@@ -130,7 +130,7 @@ def _run(request: Request, principal: Principal, customer_id: str, method: str, 
     if error:
         return {"run_error": error}
     try:
-        result = advice.advise(app_state(request), principal, customer_id, method=method, budget=budget)
+        result = advice.advise(app_state(request), principal, customer_id, request, method=method, budget=budget)
     except HTTPException as e:
         if e.status_code == 503:
             return {"unavailable": True}

@@ -250,7 +250,7 @@ def plan(request: Request, principal: Principal = Customer) -> Response:
     state, cid = app_state(request), _me(principal)
     lang = lang_of(request)
     try:
-        result = advice.advise(state, principal, cid, method=DEFAULT_METHOD)
+        result = advice.advise(state, principal, cid, request, method=DEFAULT_METHOD)
     except HTTPException as e:
         if e.status_code != 503:
             raise
