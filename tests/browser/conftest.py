@@ -138,9 +138,16 @@ def _agent_customers(engine: Engine, staff_id: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def site(published: Published, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # noqa: F811
-    """The real application over a copy of the refreshed 800-customer book, on 127.0.0.1:<free port>."""
+def chromium() -> Path:
+    """The browser binary (skips, or fails in CI, before anything slow is built when it is missing)."""
     require_browser()
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def site(chromium: Path, published: Published,  # noqa: F811
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real application over a copy of the refreshed 800-customer book, on 127.0.0.1:<free port>."""
     import uvicorn
 
     from shouhu.web.app import create_app
@@ -180,14 +187,13 @@ def site(published: Published, tmp_path_factory: pytest.TempPathFactory) -> Iter
 # ---------------------------------------------------------------- the browser
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    require_browser()
+def browser(chromium: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     for stale in SCREENSHOTS.glob("FAILED-*.png"):  # from an earlier run
         stale.unlink()
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        instance = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             yield instance
         finally:
