@@ -25,8 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ from shouhu.advice.review import Review, build_review
 from shouhu.advice.suitability import CheckRecord
 from shouhu.advice.wallet import COLUMNS as WALLET_COLUMNS
 from shouhu.advice.wallet import RowProblem, WalletError, external_policies
-from shouhu.errors import ConfigError, InvalidInput, ShouhuError
+from shouhu.errors import InvalidInput, ShouhuError
 from shouhu.reports.review import render_html, render_pdf
 from shouhu.storage import assessments as assessment_store
 from shouhu.storage import customers as store
@@ -63,6 +62,7 @@ from shouhu.storage.warehouse import Warehouse
 from shouhu.web.auth import record
 from shouhu.web.customers import record_or_404
 from shouhu.web.state import AppState
+from shouhu.web.warehouse import read_warehouse
 
 log = logging.getLogger("shouhu.web")
 
@@ -74,21 +74,6 @@ NEEDS = tuple(c.value for c in NEED_TYPES)
 
 
 # -- the warehouse -------------------------------------------------------------------------------
-
-@contextmanager
-def open_warehouse(state: AppState) -> Iterator[Warehouse]:
-    """The warehouse, read-only, for one request; 503 when it cannot be opened (e.g. a refresh holds it)."""
-    try:
-        wh = Warehouse(state.settings.warehouse, read_only=True)
-    except ConfigError as e:
-        log.warning("warehouse unavailable: %s", e)
-        raise HTTPException(503, "the warehouse cannot be opened right now (a refresh may be running); "
-                                 "try again in a minute") from e
-    try:
-        yield wh
-    finally:
-        wh.close()
-
 
 def check_method(method: str) -> str:
     if method not in LIFE_METHODS:
@@ -397,7 +382,7 @@ def advise(state: AppState, principal: Principal, customer_id: str, request: Req
     day = as_of or date.today()
     visible = visible_members(state, principal, customer_id)
     done = latest(state, principal, customer_id)
-    with open_warehouse(state) as wh:
+    with read_warehouse(state) as wh:
         data, used = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
     gaps = household_gaps(data.household, data.policies, day, method)
     result = {"diagnosis": _diagnosis(data, gaps, visible, used)}
@@ -460,7 +445,7 @@ def review(state: AppState, principal: Principal, customer_id: str, *, method: s
     day = as_of or date.today()
     visible = visible_members(state, principal, customer_id)
     done = latest(state, principal, customer_id)
-    with open_warehouse(state) as wh:
+    with read_warehouse(state) as wh:
         data, _ = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
     gaps = household_gaps(data.household, data.policies, day, method)
     shown = Household(data.household.household_id, tuple(p for p in data.household.members if p.person_id in visible))

@@ -26,9 +26,9 @@ from shouhu.model.schema import PARTY
 from shouhu.segments.tags import run_in_engine
 from shouhu.storage import customers as store
 from shouhu.storage import decisions
-from shouhu.web.api.quality import read_warehouse
 from shouhu.web.auth import app_state, record, require
 from shouhu.web.state import AppState
+from shouhu.web.warehouse import read_warehouse
 
 router = APIRouter(tags=["identity"])
 Reviewer = Depends(require(Action.IDENTITY_REVIEW))

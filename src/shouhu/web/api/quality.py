@@ -6,53 +6,28 @@ request and closed at once, so that ``shouhu refresh`` can take the writer's loc
 or reason is never shown with a clear ID number or phone number: sensitive values are masked when
 quarantined, and everything shown is scrubbed again here.
 
-:func:`read_warehouse` is the one way the web layer's operations pages open the warehouse.
+:func:`shouhu.web.warehouse.read_warehouse` is the one way the web layer opens the warehouse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
-from shouhu.errors import ConfigError, StorageError
 from shouhu.storage import runs, serving
 from shouhu.storage.audit import scrub
-from shouhu.storage.warehouse import Warehouse, sql_literal
+from shouhu.storage.warehouse import sql_literal
 from shouhu.web.auth import app_state, require
 from shouhu.web.state import AppState
+from shouhu.web.warehouse import read_warehouse
 
 router = APIRouter(tags=["data quality"])
 Reader = Depends(require(Action.QUALITY_READ))
 QUARANTINE_TABLE = "ingest_quarantine"  # shouhu.ingest.load.QUARANTINE_TABLE (the web layer reads, never loads)
-BUSY = ("the warehouse is busy or unavailable (a refresh may be running); try again in a minute. "
-        "数据仓库暂不可用（可能正在刷新），请稍后再试")
-
-
-@contextmanager
-def read_warehouse(state: AppState) -> Iterator[Warehouse]:
-    """The warehouse, read-only, for one request. A lock held by a writer, or a warehouse that is not
-    built yet, answers 503 with a clear message instead of a stack trace."""
-    try:
-        wh = Warehouse(state.settings.warehouse, read_only=True)
-    except ConfigError as e:
-        raise HTTPException(503, f"{BUSY} ({_short(e)})") from e
-    try:
-        yield wh
-    except StorageError as e:
-        raise HTTPException(503, f"{BUSY} ({_short(e)})") from e
-    finally:
-        wh.close()
-
-
-def _short(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:300]
 
 
 def _iso(value: Any) -> Any:

@@ -36,11 +36,11 @@ from shouhu.segments.nodes import MAX_RULE_CHARS
 from shouhu.segments.tags import customer_360, run_in_engine
 from shouhu.storage.customers import SEARCH_COLUMNS, scope_condition
 from shouhu.storage.tables import reflected
-from shouhu.web.api.quality import read_warehouse
 from shouhu.web.auth import app_state, record, require
 from shouhu.web.customers import EXPORT_COLUMNS
 from shouhu.web.shaping import shape
 from shouhu.web.state import AppState
+from shouhu.web.warehouse import read_warehouse
 
 router = APIRouter(tags=["segments"])
 Reader = Depends(require(Action.SEGMENT_READ))
