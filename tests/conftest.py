@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shouhu.privacy.crypto import FieldCipher
+from shouhu.settings import Settings
 from shouhu.synth import SynthConfig, generate_book
 
 PG_URL = os.environ.get("SHOUHU_TEST_POSTGRES_URL")
@@ -128,3 +132,57 @@ def loaded_book(make_book: BookFactory, _loaded_book_cache: dict[Any, Path], tmp
         return book, f"duckdb:///{copy}"
 
     return factory
+
+
+# --- a small book refreshed once per session: the web and browser tests serve it -------------------
+
+KEY = FieldCipher.new_key_text()  # the test books' encryption key
+
+
+@dataclass
+class Published:
+    book: Path
+    warehouse_url: str
+    sqlite_path: Path
+    pg_template: str | None = None
+
+
+def _refresh(book: Path, warehouse: str, serving: str, data_dir: Path) -> None:
+    import json
+
+    from shouhu.pipeline.refresh import refresh
+
+    as_of = date.fromisoformat(json.loads((book / "manifest.json").read_text(encoding="utf-8"))["as_of"])
+    refresh(Settings(data_dir=data_dir, warehouse_url=warehouse, serving_url=serving, encryption_key=KEY),
+            as_of=as_of)
+
+
+@pytest.fixture(scope="session")
+def published(make_book: BookFactory, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    from shouhu.ingest import ingest_file, plan_book
+    from shouhu.storage.warehouse import Warehouse
+
+    book = make_book(customers=800, seed=5)
+    root = tmp_path_factory.mktemp("web")
+    warehouse = f"duckdb:///{root / 'warehouse.duckdb'}"
+    with Warehouse(warehouse) as wh:
+        for item in plan_book(book):
+            ingest_file(wh, item.path, item.mapping, item.extract)
+    sqlite_path = root / "serving.sqlite"
+    _refresh(book, warehouse, f"sqlite:///{sqlite_path}", root / "data")
+    return Published(book, warehouse, sqlite_path)
+
+
+@pytest.fixture(scope="session")
+def pg_template(published: Published, pg_server: str) -> Iterator[str]:
+    """A PostgreSQL database holding the published book; cloned per test."""
+    import psycopg
+
+    name = f"shouhu_webtpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{pg_server.rsplit('/', 1)[0]}/{name}"
+    _refresh(published.book, published.warehouse_url, url, published.sqlite_path.parent / "data-pg")
+    yield name
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -34,7 +34,7 @@ from shouhu.settings import Settings
 from shouhu.storage import customers as store
 from shouhu.storage.tables import reflected
 from tests.conftest import REQUIRE
-from tests.web.conftest import KEY, PASSWORD, Published, _accounts, published  # noqa: F401  (fixture)
+from tests.web.conftest import KEY, PASSWORD, Published, _accounts
 
 CHROMIUM = Path(os.environ.get("SHOUHU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -145,7 +145,7 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="session")
-def site(chromium: Path, published: Published,  # noqa: F811
+def site(chromium: Path, published: Published,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The real application over a copy of the refreshed 800-customer book, on 127.0.0.1:<free port>."""
     import uvicorn

@@ -1,4 +1,5 @@
-"""Web fixtures: a small book refreshed once per session, served by the real application.
+"""Web fixtures: the small book refreshed once per session (``published``, in tests/conftest.py, shared
+with the browser tests), served by the real application.
 
 ``web`` gives each test its own copy of the serving database (SQLite file copy, or a PostgreSQL
 database cloned from a template), accounts for every role, and customers inside and outside each
@@ -11,7 +12,6 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,66 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from shouhu.access.policy import service_team_id
-from shouhu.privacy.crypto import FieldCipher
 from shouhu.privacy.passwords import hash_password
 from shouhu.settings import Settings
 from shouhu.storage import accounts
-from shouhu.storage.serving import engine_for
 from shouhu.storage.tables import customer_scope, staff
-from tests.conftest import BookFactory
+from tests.conftest import KEY, Published
 
 PASSWORD = "correct-horse-battery"
-KEY = FieldCipher.new_key_text()
 ROLES = ("admin", "head_office", "branch_manager", "agent", "service", "health_manager", "analyst", "compliance")
-
-
-@dataclass
-class Published:
-    book: Path
-    warehouse_url: str
-    sqlite_path: Path
-    pg_template: str | None = None
-
-
-def _refresh(book: Path, warehouse: str, serving: str, data_dir: Path) -> None:
-    import json
-
-    from shouhu.pipeline.refresh import refresh
-
-    as_of = date.fromisoformat(json.loads((book / "manifest.json").read_text(encoding="utf-8"))["as_of"])
-    refresh(Settings(data_dir=data_dir, warehouse_url=warehouse, serving_url=serving, encryption_key=KEY),
-            as_of=as_of)
-
-
-@pytest.fixture(scope="session")
-def published(make_book: BookFactory, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    from shouhu.ingest import ingest_file, plan_book
-    from shouhu.storage.warehouse import Warehouse
-
-    book = make_book(customers=800, seed=5)
-    root = tmp_path_factory.mktemp("web")
-    warehouse = f"duckdb:///{root / 'warehouse.duckdb'}"
-    with Warehouse(warehouse) as wh:
-        for item in plan_book(book):
-            ingest_file(wh, item.path, item.mapping, item.extract)
-    sqlite_path = root / "serving.sqlite"
-    _refresh(book, warehouse, f"sqlite:///{sqlite_path}", root / "data")
-    return Published(book, warehouse, sqlite_path)
-
-
-@pytest.fixture(scope="session")
-def pg_template(published: Published, pg_server: str) -> Iterator[str]:
-    """A PostgreSQL database holding the published book; cloned per test."""
-    import psycopg
-
-    name = f"shouhu_webtpl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg_server.rsplit('/', 1)[0]}/{name}"
-    _refresh(published.book, published.warehouse_url, url, published.sqlite_path.parent / "data-pg")
-    yield name
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
