@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from shouhu.ingest import ingest_file, plan_book
 from shouhu.pipeline.refresh import refresh
 from shouhu.settings import Settings
+from shouhu.storage.serving import engine_for
 from shouhu.storage.warehouse import Warehouse
 from tests.conftest import LoadedBookFactory
 
@@ -44,3 +47,16 @@ def test_postgres_warehouse_refresh_equals_duckdb(loaded_book: LoadedBookFactory
     assert pg["tags"] == duck["tags"]
     assert [(*r[:3], round(r[3], 6), *r[4:]) for r in pg["c360"]] == \
         [(*r[:3], round(r[3], 6), *r[4:]) for r in duck["c360"]]
+    # What the 360 page lists (policies, timeline) and who may see whom are published alike.
+    served = {}
+    for name in ("duckdb", "postgres"):
+        engine = engine_for(f"sqlite:///{tmp_path / name}.db")
+        with engine.connect() as conn:
+            served[name] = {
+                "detail": sorted(conn.execute(text("SELECT customer_id, policies, timeline FROM customer_detail"))),
+                "scope": sorted(conn.execute(text("SELECT * FROM customer_scope")))}
+        engine.dispose()
+    assert served["postgres"]["scope"] == served["duckdb"]["scope"]
+    pg_detail = [(c, json.loads(p), json.loads(t)) for c, p, t in served["postgres"]["detail"]]
+    duck_detail = [(c, json.loads(p), json.loads(t)) for c, p, t in served["duckdb"]["detail"]]
+    assert pg_detail == duck_detail and any(p for _, p, _ in duck_detail) and any(t for _, _, t in duck_detail)
