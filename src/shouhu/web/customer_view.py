@@ -205,6 +205,11 @@ def _lapse(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def view(state: AppState, principal: Principal, customer_id: str, lang: str = "zh") -> dict[str, Any]:
     """Everything the customer 360 page shows (404 outside the caller's scope), labelled for ``lang``."""
+    with store.reading(state.engine):  # one connection for the page's dozen reads
+        return _view(state, principal, customer_id, lang)
+
+
+def _view(state: AppState, principal: Principal, customer_id: str, lang: str) -> dict[str, Any]:
     base = customers.view_360(state, principal, customer_id)  # 404 when out of scope
     rule = row_rule(principal)
     c = base["customer"]

@@ -74,6 +74,11 @@ def profile(state: AppState, principal: Principal, customer_id: str) -> dict[str
 
 def view_360(state: AppState, principal: Principal, customer_id: str) -> dict[str, Any]:
     """Everything the 360 page shows, in one dict (all parts within the caller's scope)."""
+    with store.reading(state.engine):  # one connection for its eight reads
+        return _view_360(state, principal, customer_id)
+
+
+def _view_360(state: AppState, principal: Principal, customer_id: str) -> dict[str, Any]:
     rule = row_rule(principal)
     customer = profile(state, principal, customer_id)
     members = store.household(state.engine, rule, customer_id)

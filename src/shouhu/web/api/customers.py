@@ -40,15 +40,17 @@ def search(request: Request, principal: Principal = Reader,
 
 
 @router.get("/customers/{customer_id}", summary="A customer's profile and 360 facts (masked)")
-def get_customer(customer_id: str, request: Request, principal: Principal = Reader) -> dict[str, Any]:
+async def get_customer(customer_id: str, request: Request, principal: Principal = Reader) -> dict[str, Any]:
+    # async on purpose, as get_360: sub-millisecond indexed reads run faster on the event loop than
+    # handed to the thread pool, where eight concurrent requests fight over the GIL (bench/bench_web.py)
     return customers.profile(app_state(request), principal, customer_id)
 
 
 @router.get("/customers/{customer_id}/360",
             summary="Everything the 360 page shows: profile, provenance, household graph, policies, cover "
                     "versus need, scores with reasons, next best actions, timeline")
-def get_360(customer_id: str, request: Request, principal: Principal = Reader,
-            lang: Lang = LangQuery) -> dict[str, Any]:
+async def get_360(customer_id: str, request: Request, principal: Principal = Reader,
+                  lang: Lang = LangQuery) -> dict[str, Any]:
     return customer_view.view(app_state(request), principal, customer_id, lang)
 
 
