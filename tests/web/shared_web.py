@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shouhu.settings import Settings
-from tests.web.conftest import KEY, SENT, Published, Web, _accounts
+from tests.conftest import KEY, Published
+from tests.web.conftest import SENT, Web, _accounts
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -19,7 +19,8 @@ from shouhu.pipeline.publish import protect
 from shouhu.privacy.crypto import DecryptionError, FieldCipher
 from shouhu.web.customers import classify_query, normalise_phone
 from shouhu.web.shaping import shape
-from tests.web.conftest import KEY, Web
+from tests.conftest import KEY
+from tests.web.conftest import Web
 
 CIPHER = FieldCipher.from_text(KEY)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -44,7 +44,8 @@ from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import audit_log, reflected
 from shouhu.web import auth
 from shouhu.web.auth import H5_COOKIE, SESSION_COOKIE, principal_from_user
-from tests.web.conftest import KEY, ROLES, Published, Web
+from tests.conftest import KEY, Published
+from tests.web.conftest import ROLES, Web
 from tests.web.shared_web import BACKENDS, module_web
 
 CUSTOMER_ID = re.compile(r"CU[0-9a-f]{12}")

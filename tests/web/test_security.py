@@ -16,7 +16,8 @@ from shouhu.privacy.passwords import hash_password
 from shouhu.storage import accounts
 from shouhu.storage.tables import audit_log, login_attempt
 from shouhu.web.auth import H5_COOKIE, SESSION_COOKIE
-from tests.web.conftest import PASSWORD, SENT, Published, Web
+from tests.conftest import Published
+from tests.web.conftest import PASSWORD, SENT, Web
 from tests.web.shared_web import BACKENDS, make_app, module_web, settings_for
 from tests.web.test_permission_matrix import ROUTES, app_routes
 
@@ -189,7 +190,7 @@ def _cookie(headers: list[str], name: str) -> dict[str, str]:
 def _h5_sign_in(client: TestClient, web: Web) -> list[str]:
     from shouhu.privacy.crypto import FieldCipher
     from shouhu.storage.tables import reflected
-    from tests.web.conftest import KEY
+    from tests.conftest import KEY
 
     cust = reflected(web.engine, "customer")
     cipher = FieldCipher.from_text(KEY)
