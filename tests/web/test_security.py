@@ -345,3 +345,13 @@ def _same_site(location: str) -> bool:
     resolved = urljoin(f"{BASE}/console/login", location.replace("\\", "/").strip())
     parts = urlsplit(resolved)
     return parts.scheme == "http" and parts.netloc == "127.0.0.1"
+
+
+# --- server log ---------------------------------------------------------------------------------
+
+def test_the_demo_code_sender_logs_the_phone_masked(caplog: pytest.LogCaptureFixture) -> None:
+    from shouhu.web.state import log_sender
+
+    caplog.set_level("INFO")
+    log_sender("13812345678", "246810")
+    assert "13812345678" not in caplog.text and "138****5678" in caplog.text and "246810" in caplog.text
