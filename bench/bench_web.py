@@ -120,6 +120,10 @@ def prepare(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     print(f"[{backend}] published {sum(written.values()):,} rows in {publish_s:.0f}s: {written}", flush=True)
 
     engine = serving.engine_for(url)
+    if backend == "postgres":
+        with engine.connect() as conn:  # fresh planner statistics, as autovacuum would gather after a refresh
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     with engine.connect() as conn:
         agent, branch = conn.execute(
             select(customer_scope.c.agent_id, customer_scope.c.branch_id)

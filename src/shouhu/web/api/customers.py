@@ -14,6 +14,7 @@ from shouhu.access.roles import Action
 from shouhu.storage import customers as store
 from shouhu.web import customer_view, customers
 from shouhu.web.auth import app_state, require
+from shouhu.web.render import json_response
 
 router = APIRouter(tags=["customers"])
 Reader = Depends(require(Action.CUSTOMER_READ))
@@ -24,34 +25,37 @@ ActionCode = Literal["retention_contact", "claim_help", "policy_review", "close_
                      "upgrade_membership"]
 
 
-@router.get("/customers", summary="Search customers (exact, by name, phone, ID number or customer id), paged")
-def search(request: Request, principal: Principal = Reader,
-           q: str | None = Query(None, max_length=100, description="name, phone, ID number or customer id"),
-           name: str | None = Query(None, max_length=100), phone: str | None = Query(None, max_length=32),
-           id_number: str | None = Query(None, max_length=32), city: str | None = Query(None, max_length=64),
-           lifecycle_stage: str | None = Query(None, max_length=32),
-           limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+@router.get("/customers", summary="Search customers (exact, by name, phone, ID number or customer id), paged",
+            response_model=dict[str, Any])
+async def search(request: Request, principal: Principal = Reader,
+                 q: str | None = Query(None, max_length=100, description="name, phone, ID number or customer id"),
+                 name: str | None = Query(None, max_length=100), phone: str | None = Query(None, max_length=32),
+                 id_number: str | None = Query(None, max_length=32), city: str | None = Query(None, max_length=64),
+                 lifecycle_stage: str | None = Query(None, max_length=32),
+                 limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> Response:
     rows = customers.search(app_state(request), principal, q=q, name=name, phone=phone, id_number=id_number,
                             city=city, lifecycle_stage=lifecycle_stage, limit=limit + 1, offset=offset)
     more = len(rows) > limit
     items = rows[:limit]
-    return {"items": items, "count": len(items), "offset": offset, "limit": limit,
-            "next_offset": offset + limit if more else None}
+    return json_response({"items": items, "count": len(items), "offset": offset, "limit": limit,
+                          "next_offset": offset + limit if more else None})
 
 
-@router.get("/customers/{customer_id}", summary="A customer's profile and 360 facts (masked)")
-async def get_customer(customer_id: str, request: Request, principal: Principal = Reader) -> dict[str, Any]:
-    # async on purpose, as get_360: sub-millisecond indexed reads run faster on the event loop than
-    # handed to the thread pool, where eight concurrent requests fight over the GIL (bench/bench_web.py)
-    return customers.profile(app_state(request), principal, customer_id)
+@router.get("/customers/{customer_id}", summary="A customer's profile and 360 facts (masked)",
+            response_model=dict[str, Any])
+async def get_customer(customer_id: str, request: Request, principal: Principal = Reader) -> Response:
+    # async on purpose (also search and get_360): sub-millisecond indexed reads run faster on the event
+    # loop than handed to the thread pool, where concurrent requests fight over the GIL; json_response
+    # for the same reason (bench/bench_web.py, docs/benchmarks.md)
+    return json_response(customers.profile(app_state(request), principal, customer_id))
 
 
 @router.get("/customers/{customer_id}/360",
             summary="Everything the 360 page shows: profile, provenance, household graph, policies, cover "
-                    "versus need, scores with reasons, next best actions, timeline")
+                    "versus need, scores with reasons, next best actions, timeline", response_model=dict[str, Any])
 async def get_360(customer_id: str, request: Request, principal: Principal = Reader,
-                  lang: Lang = LangQuery) -> dict[str, Any]:
-    return customer_view.view(app_state(request), principal, customer_id, lang)
+                  lang: Lang = LangQuery) -> Response:
+    return json_response(customer_view.view(app_state(request), principal, customer_id, lang))
 
 
 @router.get("/customers/{customer_id}/household", summary="Household members (outside your scope: role only)")
