@@ -368,6 +368,20 @@ def seller(state: AppState, principal: Principal, data: service.HouseholdData) -
     return data.seller_grade, "customer_agent" if data.seller_grade else "none"
 
 
+def _prepare(state: AppState, principal: Principal, customer_id: str, method: str, as_of: date | None
+             ) -> tuple[date, set[str], Any, Any, Any, Any]:
+    """What a diagnosis, plan or review starts from: the day, the members the caller may see, the latest
+    assessments, the household read from the warehouse (with whether the fact-find was used) and its gaps."""
+    check_method(method)
+    record_or_404(state, principal, customer_id)
+    day = as_of or date.today()
+    visible = visible_members(state, principal, customer_id)
+    done = latest(state, principal, customer_id)
+    with read_warehouse(state) as wh:
+        data, used = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
+    return day, visible, done, data, used, household_gaps(data.household, data.policies, day, method)
+
+
 def advise(state: AppState, principal: Principal, customer_id: str, request: Request, *,
            method: str = DEFAULT_METHOD, budget: float | None = None, with_plan: bool = True,
            as_of: date | None = None) -> dict[str, Any]:
@@ -377,14 +391,7 @@ def advise(state: AppState, principal: Principal, customer_id: str, request: Req
     they start from, which a caller may otherwise see only masked, so every such showing is on record
     (``record_income_shown``: the record's income, not the customer's own fact-find answer, was
     shown to a caller who does not see income in clear)."""
-    check_method(method)
-    record_or_404(state, principal, customer_id)
-    day = as_of or date.today()
-    visible = visible_members(state, principal, customer_id)
-    done = latest(state, principal, customer_id)
-    with read_warehouse(state) as wh:
-        data, used = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
-    gaps = household_gaps(data.household, data.policies, day, method)
+    _day, visible, done, data, used, gaps = _prepare(state, principal, customer_id, method, as_of)
     result = {"diagnosis": _diagnosis(data, gaps, visible, used)}
     record(state, principal, "advice_run", "customer", customer_id, request, method=method, plan=with_plan,
            fact_find_used=used, members_shown=len(visible & {p.person_id for p in data.household.members}),
@@ -440,14 +447,7 @@ def chart_data(diagnosis: dict[str, Any], lang: str) -> dict[str, Any]:
 def review(state: AppState, principal: Principal, customer_id: str, *, method: str = DEFAULT_METHOD,
            as_of: date | None = None) -> Review:
     """The policy review of the visible members of the customer's household (names and IDs masked)."""
-    check_method(method)
-    record_or_404(state, principal, customer_id)
-    day = as_of or date.today()
-    visible = visible_members(state, principal, customer_id)
-    done = latest(state, principal, customer_id)
-    with read_warehouse(state) as wh:
-        data, _ = _household(state, principal, wh, customer_id, day, visible, done[FACT_FIND])
-    gaps = household_gaps(data.household, data.policies, day, method)
+    day, visible, _done, data, _, gaps = _prepare(state, principal, customer_id, method, as_of)
     shown = Household(data.household.household_id, tuple(p for p in data.household.members if p.person_id in visible))
     policies = [p for p in data.policies if p.insured_id in visible or p.holder_id in visible]
     people = {k: v for k, v in data.people.items() if k in visible}

@@ -6,6 +6,9 @@ Forms post with HTMX; a refused or invalid decision comes back as a fragment wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -128,14 +131,13 @@ def decide(request: Request, left: str = Form(...), right: str = Form(...), verd
     return response
 
 
-@router.post("/identity/merge")
-def merge(request: Request, customer_a: str = Form(""), customer_b: str = Form(""), reason: str = Form(""),
-          principal: Principal = Decider) -> Response:
+def _decision(request: Request, reason: str, act: Callable[[], Any]) -> Response:
+    """Run a stewardship decision for a console form: the reason, the service's refusals and its
+    validation errors become the result fragment with their status."""
     if not _reason_ok(reason):
         return _problem(request, 400, "reason: say why (at least 2 characters)")
     try:
-        body = service.MergeRequest(customer_a=customer_a.strip(), customer_b=customer_b.strip(), reason=reason)
-        result = service.merge(app_state(request), principal, body, request)
+        result = act()
     except ValidationError as e:
         return _problem(request, 400, f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
     except HTTPException as e:
@@ -143,34 +145,24 @@ def merge(request: Request, customer_a: str = Form(""), customer_b: str = Form("
     except ShouhuError as e:
         return _problem(request, 400, str(e))
     return page(request, "console/identity_result.html", ok=True, result=result)
+
+
+@router.post("/identity/merge")
+def merge(request: Request, customer_a: str = Form(""), customer_b: str = Form(""), reason: str = Form(""),
+          principal: Principal = Decider) -> Response:
+    return _decision(request, reason, lambda: service.merge(
+        app_state(request), principal,
+        service.MergeRequest(customer_a=customer_a.strip(), customer_b=customer_b.strip(), reason=reason), request))
 
 
 @router.post("/identity/split")
 def split(request: Request, unique_id: str = Form(""), reason: str = Form(""),
           principal: Principal = Decider) -> Response:
-    if not _reason_ok(reason):
-        return _problem(request, 400, "reason: say why (at least 2 characters)")
-    try:
-        body = service.SplitRequest(unique_id=unique_id.strip(), reason=reason)
-        result = service.split(app_state(request), principal, body, request)
-    except ValidationError as e:
-        return _problem(request, 400, f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
-    except HTTPException as e:
-        return _problem(request, e.status_code, str(e.detail))
-    except ShouhuError as e:
-        return _problem(request, 400, str(e))
-    return page(request, "console/identity_result.html", ok=True, result=result)
+    return _decision(request, reason, lambda: service.split(
+        app_state(request), principal, service.SplitRequest(unique_id=unique_id.strip(), reason=reason), request))
 
 
 @router.post("/identity/decisions/{decision_id}/revert")
 def revert(decision_id: int, request: Request, reason: str = Form(""), principal: Principal = Decider) -> Response:
-    if not _reason_ok(reason):
-        return _problem(request, 400, "reason: say why (at least 2 characters)")
-    try:
-        result = service.revert(app_state(request), principal, decision_id, service.RevertRequest(reason=reason),
-                                request)
-    except HTTPException as e:
-        return _problem(request, e.status_code, str(e.detail))
-    except ShouhuError as e:
-        return _problem(request, 400, str(e))
-    return page(request, "console/identity_result.html", ok=True, result=result)
+    return _decision(request, reason, lambda: service.revert(
+        app_state(request), principal, decision_id, service.RevertRequest(reason=reason), request))
