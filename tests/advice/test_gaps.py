@@ -66,8 +66,13 @@ def test_family_of_four_worked_example() -> None:
     ci = head[C.CRITICAL_ILLNESS]
     assert ci.need.amount == 3 * 300_000 + 300_000 and ci.in_waiting == 500_000 and ci.gap == 700_000
     assert head[C.ACCIDENT].gap == 1_500_000 and head[C.MEDICAL].gap == 2_000_000
-    # pension: 300k × (70% - 40%) × ä(25 years, 2.5%): e60 (CL5) = 25.3 -> 25 years
-    assert head[C.PENSION].need.amount == round(90_000 * annuity_due(25, 0.025)) == 1_699_649
+    # pension: basic pension at 60 after 35 years (from 25) on the local average wage W = 120,698, index
+    # I = 300,000 / W = 2.4855: basic part W × (1 + I)/2 × 35 × 1% = 73,622; personal account
+    # 8% × 300,000 × 35 = 840,000 over 139 months = 6,043 a month, 72,518 a year; together 146,140 (48.7%).
+    # Need: 70% × 300,000 − 146,140 = 63,860 a year × ä(25 years, 2.5%) (e60 on CL5 = 25.3 → 25 years)
+    pension = head[C.PENSION].need
+    assert round(pension.inputs["social_pension"]) == 146_140 and pension.inputs["social_pension_ratio"] == 0.4871
+    assert pension.amount == round((210_000 - 146_140.1356) * annuity_due(25, 0.025)) == 1_205_993
     spouse = by_type(gaps.by_person["SPOUSE"])
     assert spouse[C.MEDICAL].existing == 2_000_000 and spouse[C.MEDICAL].gap == 0  # best limit, not the sum
     assert spouse[C.LIFE].need.amount == 100_000 * 16 + 30_000 * 28
@@ -85,7 +90,8 @@ def test_single_young_professional_worked_example() -> None:
     assert by_type(person_gaps(yp, [], AS_OF, "double_ten"))[C.LIFE].need.amount == 1_800_000
     assert by_type(person_gaps(yp, [], AS_OF, "income_replacement"))[C.LIFE].need.amount == 20_000
     assert g[C.CRITICAL_ILLNESS].need.amount == 840_000 and g[C.ACCIDENT].need.amount == 900_000
-    assert g[C.PENSION].need.amount == round(54_000 * annuity_due(round(life_expectancy(60, "F")), 0.025))
+    # basic pension 52,622 + 43,511 = 96,133 (53% of 180,000): 126,000 − 96,133 = 29,867 a year from savings
+    assert g[C.PENSION].need.amount == round(29_867.0586 * annuity_due(round(life_expectancy(60, "F")), 0.025))
     assert g[C.EDUCATION].need.amount == 0
 
 

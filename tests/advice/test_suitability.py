@@ -53,8 +53,10 @@ def test_every_check_is_logged(tmp_path: Path) -> None:
         assert not rec.passed and "超出承受能力" in rec.zh
         records = log.records()
         assert [r.check for r in records] == ["customer_risk", "seller_qualification", "issue_age", "health",
-                                              "affordability"]
-        assert records[0].inputs == {"risk_level": "R2", "assessed": True, "product_grade": "P5"}
+                                              "elderly", "double_recording", "affordability"]  # IL02 is unit-linked
+        assert records[0].inputs == {"risk_level": "R2", "assessed": True, "product_grade": "P5",
+                                     "rule": "customer_risk"}
+        assert all((r.inputs["rule"] and "《" in r.zh + r.en) or "产品条款" in r.zh for r in records)
         assert records[0].subject == "P1/IL02" and records[0].at
 
 

@@ -15,7 +15,7 @@ import stdnum.cn.ric as ric
 
 from shouhu.ingest.mapping import SHIPPED_DIR, load_mapping_file
 from shouhu.model import vocab
-from shouhu.reference.products import BY_CODE, annual_premium
+from shouhu.reference.products import BY_CODE, SHELF, annual_premium
 from shouhu.synth.layouts import ZH, mapping_toml
 
 AS_OF = date(2026, 10, 31)
@@ -227,6 +227,29 @@ def test_term_life_premiums_in_the_book_follow_the_rate_book(make_book):
         assert float(p["annual_premium"]) == pytest.approx(expected, abs=0.006)
         checked += 1
     assert checked > 20
+
+
+def test_minors_death_cover_stays_within_the_cap_per_policy(make_book):
+    """保监发〔2015〕90号: a policy paying on a child's death is at most 200,000 under 10, 500,000 at 10-17."""
+    book = make_book(bad_row_share=0.0, customers=3000)
+    ex = {e["path"]: e for e in manifest(book)["extracts"]}
+    people = {r["record_id"]: r for r in canonical(book, ex["agent_crm/customers.csv"])}
+    pays_death = {p.code for p in SHELF if p.basis != "savings" and
+                  any(c.value in ("life", "accident") for c in p.coverages)}
+    seen = {"under_10": 0, "10_17": 0}
+    for p in canonical(book, ex["agent_crm/policies.csv"]):
+        insured = people[p["insured_record_id"]]
+        if p["product_code"] not in pays_death or not insured.get("id_number"):
+            continue
+        idn = insured["id_number"]
+        age = _age(ric.get_birth_date(idn if len(idn) == 18 else idn[:6] + "19" + idn[6:] + "0"), p["issue_date"])
+        if age < 10:
+            seen["under_10"] += 1
+            assert float(p["sum_assured"]) <= 200_000
+        elif age < 18:
+            seen["10_17"] += 1
+            assert float(p["sum_assured"]) <= 500_000
+    assert seen["under_10"] > 0 and seen["10_17"] > 0
 
 
 @pytest.mark.parametrize("p13,p25", [(0.90, 0.85), (0.80, 0.70)])

@@ -12,10 +12,14 @@ figure. Formulas (``a(n)`` = annuity-immediate of 1 a year for n years at the re
 * ``double_ten``: 10 × annual income (双十原则)
 
 All amounts are floored at 0 and rounded to the yuan; rates are real, so figures are in today's prices.
+Income in these formulas is *earned* income: a retiree's income is a pension that does not stop
+being needed on their death, so a retired person has no working-age life need (only debts,
+mortgage and children's education remain).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -41,7 +45,9 @@ class Assumptions:
     accident_income_years: float = 5.0
     accident_floor: float = 200_000.0
     pension_target_ratio: float = 0.7  # retirement income / pre-retirement income
-    social_pension_ratio: float = 0.4  # what basic social pension is assumed to replace
+    local_average_wage: float = 120_698.0  # W of the basic-pension formula (see docs/advice.md)
+    contribution_start_age: int = 25  # pension contributions assumed from this age, without a break
+    min_contribution_years: int = 15
     education_fund_age: int = 18  # education funds should pay out from this age
     budget_share: float = 0.10  # double-ten: premiums ≈ 10% of income
     affordability_share: float = 0.15  # hard ceiling for all premiums of a household
@@ -82,8 +88,8 @@ class LifeMethod(Protocol):
     def need(self, person: Person, a: Assumptions) -> LifeNeed: ...
 
 
-def _years_to_retirement(person: Person) -> int:
-    return max(0, person.retirement_age - person.age)
+def _years_to_retirement(person: Person) -> float:
+    return person.years_to_retirement
 
 
 class IncomeReplacement:
@@ -91,10 +97,10 @@ class IncomeReplacement:
     zh: ClassVar[str] = "收入替代法"
 
     def need(self, person: Person, a: Assumptions) -> LifeNeed:
-        n = support_years(person, a)
-        pv = person.annual_income * a.replacement_ratio * annuity(n, a.discount_rate)
+        n = support_years(person, a) if not person.is_retired else 0
+        pv = person.earned_income * a.replacement_ratio * annuity(n, a.discount_rate)
         amount = max(0.0, round(pv + person.debts + person.mortgage - person.savings))
-        inputs = {"annual_income": person.annual_income, "replacement_ratio": a.replacement_ratio,
+        inputs = {"annual_income": person.earned_income, "replacement_ratio": a.replacement_ratio,
                   "support_years": n, "discount_rate": a.discount_rate, "debts": person.debts,
                   "mortgage": person.mortgage, "savings": person.savings}
         zh = (f"收入替代法:家人在{n}年内每年需要您收入的{a.replacement_ratio:.0%},按{a.discount_rate:.1%}折现为"
@@ -112,15 +118,15 @@ class HumanLifeValue:
 
     def need(self, person: Person, a: Assumptions) -> LifeNeed:
         n = _years_to_retirement(person)
-        net = person.annual_income * (1.0 - a.own_consumption)
+        net = person.earned_income * (1.0 - a.own_consumption)
         amount = max(0.0, round(net * annuity(n, a.discount_rate)))
         inputs = {"annual_income": person.annual_income, "own_consumption": a.own_consumption,
-                  "years_to_retirement": n, "discount_rate": a.discount_rate}
-        zh = (f"生命价值法:扣除本人消费{a.own_consumption:.0%}后每年净收入{money(net)}元,距退休{n}年,"
+                  "years_to_retirement": round(n, 4), "discount_rate": a.discount_rate}
+        zh = (f"生命价值法:扣除本人消费{a.own_consumption:.0%}后每年净收入{money(net)}元,距退休{n:.1f}年,"
               f"按{a.discount_rate:.1%}折现,寿险需求{money(amount)}元。")
         en = (f"Human life value: net earnings of {money(net)} a year after {a.own_consumption:.0%} own consumption, "
-              f"for {n} years to retirement, discounted at {a.discount_rate:.1%}: life need {money(amount)} CNY.")
-        return LifeNeed(amount, max(n, 1), Figure(amount, self.name, inputs, zh, en))
+              f"for {n:.1f} years to retirement, discounted at {a.discount_rate:.1%}: life need {money(amount)} CNY.")
+        return LifeNeed(amount, max(math.ceil(n), 1), Figure(amount, self.name, inputs, zh, en))
 
 
 class Dime:
@@ -128,11 +134,11 @@ class Dime:
     zh: ClassVar[str] = "DIME法"
 
     def need(self, person: Person, a: Assumptions) -> LifeNeed:
-        n = support_years(person, a)
+        n = support_years(person, a) if not person.is_retired else 0
         edu = education_cost(person, a)
-        income_part = person.annual_income * n
+        income_part = person.earned_income * n
         amount = max(0.0, round(person.debts + income_part + person.mortgage + edu))
-        inputs = {"debts": person.debts, "annual_income": person.annual_income, "support_years": n,
+        inputs = {"debts": person.debts, "annual_income": person.earned_income, "support_years": n,
                   "mortgage": person.mortgage, "education": edu}
         zh = (f"DIME法:负债{money(person.debts)}元 + 收入{money(person.annual_income)}元×{n}年 + 房贷"
               f"{money(person.mortgage)}元 + 子女教育{money(edu)}元 = 寿险需求{money(amount)}元。")
@@ -146,11 +152,12 @@ class DoubleTen:
     zh: ClassVar[str] = "双十原则"
 
     def need(self, person: Person, a: Assumptions) -> LifeNeed:
-        amount = max(0.0, round(a.double_ten_multiple * person.annual_income))
-        inputs = {"annual_income": person.annual_income, "multiple": a.double_ten_multiple}
+        amount = max(0.0, round(a.double_ten_multiple * person.earned_income))
+        inputs = {"annual_income": person.earned_income, "multiple": a.double_ten_multiple}
         zh = f"双十原则:寿险保额约为年收入的{a.double_ten_multiple:g}倍,即{money(amount)}元。"
         en = f"Double-ten rule: life cover of {a.double_ten_multiple:g}× annual income, {money(amount)} CNY."
-        return LifeNeed(amount, max(_years_to_retirement(person), 1), Figure(amount, self.name, inputs, zh, en))
+        return LifeNeed(amount, max(math.ceil(_years_to_retirement(person)), 1),
+                        Figure(amount, self.name, inputs, zh, en))
 
 
 LIFE_METHODS: dict[str, LifeMethod] = {m.name: m for m in (IncomeReplacement(), HumanLifeValue(), Dime(), DoubleTen())}

@@ -19,6 +19,7 @@ NEED_TYPES: tuple[CoverageType, ...] = (
     CoverageType.LIFE, CoverageType.CRITICAL_ILLNESS, CoverageType.MEDICAL, CoverageType.ACCIDENT,
     CoverageType.PENSION, CoverageType.EDUCATION,
 )
+COOL_OFF_DAYS = 15
 IN_FORCE: frozenset[str] = frozenset({PolicyStatus.IN_FORCE.value, PolicyStatus.REINSTATED.value})
 
 
@@ -42,13 +43,27 @@ class Person:
     mortgage: float = 0.0  # mortgage balance outstanding
     savings: float = 0.0  # liquid savings and investments
     dependents: tuple[Dependent, ...] = ()
-    retirement_age: int = 60
+    retirement_age: int = 60  # whole years of the statutory (or declared) retirement age
+    retirement_months: int = 0  # and the months beyond it (the 2025 reform moves it by months)
     health_conditions: frozenset[str] = frozenset()
     name: str = ""
 
     @property
     def is_earner(self) -> bool:
         return self.annual_income > 0
+
+    @property
+    def years_to_retirement(self) -> float:
+        return max(0.0, self.retirement_age + self.retirement_months / 12 - self.age)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.years_to_retirement <= 0
+
+    @property
+    def earned_income(self) -> float:
+        """Income that stops on death before retirement; a retiree's pension is not (it needs no life cover)."""
+        return 0.0 if self.is_retired else self.annual_income
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,19 @@ class Policy:
 
     def in_force(self) -> bool:
         return self.status in IN_FORCE
+
+    @property
+    def cool_off_end(self) -> date | None:
+        """Last day of the cool-off period (犹豫期): 15 days from issue for cover over one year, none otherwise.
+
+        Counted from the issue date (the receipt date is not in channel data); see docs/advice.md."""
+        if self.coverage_term_years == 1:
+            return None
+        return date.fromordinal(self.issue_date.toordinal() + COOL_OFF_DAYS)
+
+    def in_cool_off(self, as_of: date) -> bool:
+        end = self.cool_off_end
+        return end is not None and self.in_force() and self.issue_date <= as_of <= end
 
 
 @dataclass(frozen=True)

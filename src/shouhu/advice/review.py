@@ -14,9 +14,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from shouhu.advice.gaps import HouseholdGaps
+from shouhu.advice.minors import SOURCE as MINOR_SOURCE
+from shouhu.advice.minors import death_cap, death_cover_in_force
 from shouhu.advice.model import Gap, Household, Person, Policy, add_years
+from shouhu.advice.premiums import due_dates, instalment
 from shouhu.model.masking import mask_id_number, mask_name
-from shouhu.model.vocab import CoverageType, PaymentFrequency, PolicyStatus
+from shouhu.model.vocab import CoverageType, PolicyStatus
+
+__all__ = ["Review", "build_review", "due_dates", "premium_calendar"]
 
 REINSTATE_YEARS = 2
 OVER_INSURED = 1.5
@@ -28,6 +33,7 @@ class PolicyLine:
     in_waiting_until: date | None
     expiry: date | None
     next_due: date | None
+    cool_off_until: date | None = None  # still inside the 犹豫期: the customer may cancel for a full refund
 
 
 @dataclass(frozen=True)
@@ -67,31 +73,9 @@ class Review:
                              "gaps": [g.to_dict() for g in m.gaps],
                              "overlaps": [{"zh": n.zh, "en": n.en} for n in m.overlaps],
                              "policies": [{"policy_no": x.policy.policy_no, "product": x.policy.product_name,
-                                           "status": x.policy.status, "expiry": x.expiry, "next_due": x.next_due}
+                                           "status": x.policy.status, "expiry": x.expiry, "next_due": x.next_due,
+                                           "cool_off_until": x.cool_off_until}
                                           for x in m.policies]} for m in self.members]}
-
-
-def due_dates(policy: Policy, start: date, end: date) -> list[date]:
-    """Premium due dates of ``policy`` in [start, end): anniversaries of issue by the payment frequency."""
-    try:
-        per_year = PaymentFrequency(policy.payment_frequency).per_year
-    except ValueError:
-        per_year = 1
-    if per_year == 0 or not policy.in_force():
-        return []
-    step, k = 12 // per_year, 0
-    out: list[date] = []
-    stop = min(end, policy.premium_end_date)
-    while True:
-        months = policy.issue_date.month - 1 + k * step
-        year, month = policy.issue_date.year + months // 12, months % 12 + 1
-        day = min(policy.issue_date.day, 28)
-        d = date(year, month, day)
-        if d >= stop:
-            return out
-        if d >= start:
-            out.append(d)
-        k += 1
 
 
 def premium_calendar(policies: list[Policy], as_of: date) -> list[tuple[str, float]]:
@@ -100,10 +84,8 @@ def premium_calendar(policies: list[Policy], as_of: date) -> list[tuple[str, flo
     months = [(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1) for i in range(12)]
     totals = {f"{y}-{m:02d}": 0.0 for y, m in months}
     for p in policies:
-        per_year = max(PaymentFrequency(p.payment_frequency).per_year if p.payment_frequency in
-                       PaymentFrequency.codes() else 1, 1)
         for d in due_dates(p, start, end):
-            totals[f"{d.year}-{d.month:02d}"] += p.annual_premium / per_year
+            totals[f"{d.year}-{d.month:02d}"] += instalment(p)
     return [(k, round(v, 2)) for k, v in totals.items()]
 
 
@@ -114,6 +96,13 @@ def _overlaps(person: Person, policies: list[Policy], gaps: list[Gap]) -> list[N
         nos = "、".join(p.policy_no for p in medical)
         notes.append(Note(f"{len(medical)}份医疗险({nos})为补偿型,重复投保只赔一次,可保留保障最好的一份。",
                           f"{len(medical)} medical policies ({nos}) are indemnity: only one pays; keep the best."))
+    cap = death_cap(person.age)
+    held = death_cover_in_force(person.person_id, policies)
+    if cap is not None and held > cap:
+        notes.append(Note(f"未成年人身故保额合计{held:,.0f}元(各公司合计)超过{person.age}岁的上限{cap:,.0f}元"
+                          f"({MINOR_SOURCE}),超出部分可能无法赔付,请核实各公司保单。",
+                          f"Death cover of {held:,.0f} across insurers is above the {cap:,.0f} cap for a child of "
+                          f"{person.age} ({MINOR_SOURCE}); the excess may not be paid: check each insurer's policy."))
     for g in gaps:
         over = g.existing > OVER_INSURED * g.need.amount
         if g.need.amount > 0 and g.coverage is not CoverageType.MEDICAL and over:
@@ -126,7 +115,8 @@ def _overlaps(person: Person, policies: list[Policy], gaps: list[Gap]) -> list[N
 def _line(p: Policy, as_of: date) -> PolicyLine:
     waiting = p.effective_date if p.effective_date > as_of else None
     due = due_dates(p, as_of, add_years(as_of, 1) + timedelta(days=1))
-    return PolicyLine(p, waiting, p.expiry_date, due[0] if due else None)
+    return PolicyLine(p, waiting, p.expiry_date, due[0] if due else None,
+                      p.cool_off_end if p.in_cool_off(as_of) else None)
 
 
 def build_review(household: Household, policies: list[Policy], gaps: HouseholdGaps, as_of: date,

@@ -20,13 +20,14 @@ from shouhu.advice.gaps import HouseholdGaps, household_gaps, person_gaps
 from shouhu.advice.methods import DEFAULT_METHOD, Assumptions, life_method
 from shouhu.advice.model import NEED_TYPES, Dependent, Household, Person, Policy, Sex
 from shouhu.advice.plan import Recommendation, recommend
+from shouhu.advice.retirement import FEMALE_ORIGINAL_AGE, statutory_retirement
 from shouhu.advice.review import Review, build_review
 from shouhu.advice.suitability import CheckLog
 from shouhu.errors import InvalidInput
 from shouhu.reference.products import BY_CODE
 from shouhu.storage.warehouse import Warehouse
 
-RETIREMENT_AGE = 60
+RETIREMENT_AGE = 60  # when the birth date is unknown
 
 
 @dataclass
@@ -71,13 +72,23 @@ def _people(wh: Warehouse, customer_id: str, as_of: date) -> tuple[str, pd.DataF
     return household_id, people.merge(members[["customer_id", "role"]], on="customer_id", how="left")
 
 
+def retirement_of(sex: Sex, birth: Any) -> tuple[int, int]:
+    """(years, months) of the statutory retirement age (2025 reform) for a birth date; 60 when it is unknown."""
+    if birth is None or pd.isna(birth):
+        return RETIREMENT_AGE, 0
+    ret = statutory_retirement(sex, pd.Timestamp(birth).date(), None if sex == "M" else FEMALE_ORIGINAL_AGE)
+    return ret.years, ret.months
+
+
 def _persons(people: pd.DataFrame, as_of: date) -> list[Person]:
     base: list[tuple[str, int, Sex, float, str, str]] = []
+    retire: dict[str, tuple[int, int]] = {}
     for r in _records(people):
         age = _age(r["birth_date"], as_of)
         sex: Sex = "F" if r["gender"] == "F" else "M"
         base.append((str(r["customer_id"]), 30 if age is None else age, sex, float(r["annual_income"] or 0.0),
                      str(r["role"] or "other"), str(r["name"] or "")))
+        retire[str(r["customer_id"])] = retirement_of(sex, r["birth_date"])
     out = []
     for pid, age, sex, income, role, name in base:
         deps: tuple[Dependent, ...] = ()
@@ -85,7 +96,8 @@ def _persons(people: pd.DataFrame, as_of: date) -> list[Person]:
             deps = tuple(Dependent("child" if r == "child" else ("spouse" if r in ("head", "spouse") else "parent"), a)
                          for q, a, _, inc, r, _ in base if q != pid and (r in ("child", "parent") or
                                                                          (r in ("head", "spouse") and inc <= 0)))
-        out.append(Person(pid, age, sex, income, role, dependents=deps, retirement_age=RETIREMENT_AGE, name=name))
+        out.append(Person(pid, age, sex, income, role, dependents=deps, retirement_age=retire[pid][0],
+                          retirement_months=retire[pid][1], name=name))
     return out
 
 
@@ -197,8 +209,10 @@ def batch_gaps(c360: pd.DataFrame, as_of: date, method: str = DEFAULT_METHOD,
         kids = int(r["children_count"] or 0)
         deps = (Dependent("child", int(r["youngest_child_age"] or 0)),) if income > 0 and kids else ()
         sex: Sex = "F" if r["gender"] == "F" else "M"
-        person = Person(str(r["customer_id"]), int(r["age"] if r["age"] is not None else 30), sex, income,
-                        str(r["household_role"] or "head"), dependents=deps, retirement_age=RETIREMENT_AGE)
+        age = int(r["age"] if r["age"] is not None else 30)
+        years, months = retirement_of(sex, date(as_of.year - age, 7, 1))  # mid-year birth: the mart keeps age only
+        person = Person(str(r["customer_id"]), age, sex, income, str(r["household_role"] or "head"),
+                        dependents=deps, retirement_age=years, retirement_months=months)
         cover = {c.value: float(r[f"sa_{c.value}"] or 0.0) for c in NEED_TYPES}
         pseudo = Policy("mart", person.person_id, "", cover, date(1900, 1, 1))
         gaps = person_gaps(person, [pseudo], as_of, method, assumptions)

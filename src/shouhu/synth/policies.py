@@ -92,8 +92,9 @@ def _draw_for_channel(
 
 
 def _sum_assured(
-    rng: np.random.Generator, product: IntArray, income: FloatArray, child: npt.NDArray[np.bool_], n: int
+    rng: np.random.Generator, product: IntArray, income: FloatArray, age: IntArray, n: int
 ) -> FloatArray:
+    child = age < 18
     basis = np.array([p.basis for p in SHELF])[product]
     pay = _shelf("pay_years")[product]
     factor = np.array([p.sa_factor for p in SHELF])[product]
@@ -103,6 +104,11 @@ def _sum_assured(
     ci = np.clip(np.round(inc * rng.uniform(1, 4, n), -4), 100_000, 1_000_000)
     ci = np.where(child, np.round(rng.uniform(20, 50, n)) * 10_000, ci)
     accident = np.round(rng.uniform(10, 100, n)) * 10_000
+    # minors' death-benefit cap (保监发〔2015〕90号): 200,000 under 10, 500,000 at 10-17, per policy here
+    pays_death = np.array([any(c.value in ("life", "accident") for c in p.coverages) for p in SHELF])[product]
+    cap = np.where(age < 10, 200_000.0, 500_000.0)
+    minor = child & pays_death
+    life, ci, accident = (np.where(minor, np.minimum(a, cap), a) for a in (life, ci, accident))
     yearly = np.maximum(3000.0, np.round(inc * rng.uniform(0.05, 0.25, n), -3))
     single = np.maximum(10_000.0, np.round(inc * rng.uniform(0.5, 3.0, n), -4))
     savings = np.where(pay == 1, single, yearly) * pay * factor
@@ -161,7 +167,7 @@ def draw_policies(
         a[keep] for a in (channel, holder_rec, insured_rec, issue, holder, insured, product, age)
     )
     n = len(channel)
-    sa = _sum_assured(rng, product, people.income[holder], age < 18, n)
+    sa = _sum_assured(rng, product, people.income[holder], age, n)
     sex = people.sex[insured]
     rate = np.zeros(n)
     for j, p in enumerate(SHELF):
