@@ -31,6 +31,9 @@ def rank(rows: list[dict[str, Any]], **kw: Any) -> pd.DataFrame:
         "value": pd.DataFrame({"customer_id": ids, "value": 50_000.0, "tier": "platinum"}),
         "lapse": pd.DataFrame({"customer_id": ids, "lapse_probability": 0.3}),
         "pending_claims": pd.DataFrame({"customer_id": ids, "pending_claims": 1}),
+        "renewals": pd.DataFrame({"customer_id": ids, "in_grace": 1, "grace_ends": pd.Timestamp("2026-11-20"),
+                                  "grace_premium": 4000.0, "reinstatable": 1,
+                                  "reinstate_until": pd.Timestamp("2027-08-01"), "lapsed_premium": 3000.0}),
     }
     return nba.rank_actions(c360, AS_OF, **(defaults | kw))
 
@@ -165,3 +168,55 @@ def test_cli_build_and_tasks(loaded_book, tmp_path, monkeypatch) -> None:
         assert runner.invoke(app, ["build", "--as-of", "31/10/2026"]).exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_renewal_actions_by_hand() -> None:
+    out = rank([row()], config=nba.Config(max_actions=10))
+    grace = out[out.action == "grace_collection"].iloc[0]
+    # grace ends 2026-11-20, 20 days after 2026-10-31; outcome max(value 50,000, 8,000 × 10%) × 50% saved
+    assert grace.expected_value == 25_000 and grace.kind == "service"
+    assert "宽限期至2026-11-20(还有20天)" in grace.reason_zh and "grace period ends 2026-11-20" in grace.reason_en
+    re = out[out.action == "reinstatement"].iloc[0]
+    assert "2027-08-01前申请复效" in re.reason_zh and "reinstated until 2027-08-01" in re.reason_en
+    none = rank([row()], renewals=pd.DataFrame({"customer_id": ["C1"], "in_grace": [0], "grace_ends": [None],
+                                                "grace_premium": [0.0], "reinstatable": [0],
+                                                "reinstate_until": [None], "lapsed_premium": [0.0]}),
+                config=nba.Config(max_actions=10))
+    assert not set(none.action) & {"grace_collection", "reinstatement"}
+
+
+def test_no_action_promises_a_premium_discount() -> None:
+    out = rank([row()], config=nba.Config(max_actions=10))
+    for zh, en in zip(out.reason_zh, out.reason_en, strict=True):
+        assert "优惠" not in zh and "折扣" not in zh and "减免" not in zh
+        assert "discount" not in en.lower() and "waive" not in en.lower()
+
+
+def test_renewal_facts_on_a_hand_made_warehouse(tmp_path) -> None:
+    from shouhu.scoring.renewal import renewal_facts
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    d = pd.Timestamp
+    tables = {
+        "src_policy": pd.DataFrame({"policy_no": ["G", "L", "OLD", "PAID"], "_source": "agent",
+                                    "holder_record_id": ["R1", "R1", "R1", "R2"],
+                                    "annual_premium": [4000.0, 3000.0, 900.0, 500.0]}),
+        "src_premium_payment": pd.DataFrame({
+            "policy_no": ["G", "PAID"], "due_date": [d("2026-10-01").date(), d("2026-10-10").date()],
+            "amount_due": [4000.0, 500.0], "paid_date": [None, d("2026-10-12").date()], "amount_paid": [None, 500.0]}),
+        "src_policy_status_event": pd.DataFrame({
+            "policy_no": ["G", "L", "L", "OLD"], "status": ["in_force", "in_force", "lapsed", "lapsed"],
+            "effective_date": [d(x).date() for x in ("2020-10-01", "2020-01-01", "2025-08-01", "2023-01-01")]}),
+        "identity_cluster": pd.DataFrame({"source": "agent", "record_id": ["R1", "R2"], "customer_id": ["C1", "C2"]}),
+    }
+    with Warehouse(url) as wh:
+        for name, df in tables.items():
+            wh.write_table(name, df)
+        facts = renewal_facts(wh, AS_OF)
+    assert facts is not None
+    [c1] = facts.to_dict("records")  # C2 paid on time: nothing to do
+    assert (c1["customer_id"], c1["in_grace"], c1["grace_premium"]) == ("C1", 1, 4000.0)
+    assert c1["grace_ends"].date() == date(2026, 11, 30)  # due 2026-10-01 + 60 days
+    # L lapsed 2025-08-01: reinstatable until 2027-08-01; OLD lapsed 2023-01-01: past the two years
+    assert (c1["reinstatable"], c1["lapsed_premium"]) == (1, 3000.0)
+    assert c1["reinstate_until"].date() == date(2027, 8, 1)

@@ -21,7 +21,8 @@ def _pay(no, due, amount_due, paid=None, amount=None):
 
 
 def small_book():
-    """Hand-computed: month-13 due = 1200 + 100 + 600 + 1000 = 2900; received = 1200 + 500 = 1700."""
+    """Hand-computed, weighted by annualised premium: month-13 due = 1200 + 1200 + 2400 + 2000 = 6800 (A, B, C, H);
+    received = 1200 (A) + 0 (B) + 0 (C) + 2000 × 500/1000 (H) = 2200. I was cancelled in its cool-off: out."""
     policies = [
         _policy("A", "annual", 1200.0),                        # paid 5 days late: received 1200
         _policy("B", "monthly", 1200.0),                       # month-13 installment paid 76 days late: 0
@@ -31,6 +32,8 @@ def small_book():
         _policy("F", "annual", 3000.0, term=1),                # premium term 1 year: nothing due
         _policy("G", "annual", 1200.0, issue=date(2025, 12, 1)),  # not yet observable: out
         _policy("H", "semi_annual", 2000.0, channel="bank"),   # half of the 1000 paid on time: 500
+        _policy("I", "monthly", 2400.0),                       # cancelled on day 10 (犹豫期): out
+        _policy("J", "annual", 1800.0),                        # surrendered on day 40: a lapse, stays in (0)
     ]
     payments = [
         _pay("A", date(2024, 1, 15), 1200.0, date(2024, 1, 15), 1200.0),
@@ -39,7 +42,9 @@ def small_book():
         _pay("B", date(2025, 2, 15), 100.0, date(2025, 2, 15), 100.0),  # month 14: outside the window
         _pay("H", date(2025, 1, 15), 1000.0, date(2025, 1, 15), 500.0),
     ]
-    events = [{"policy_no": "E", "status": "claimed", "effective_date": date(2024, 6, 1)}]
+    events = [{"policy_no": "E", "status": "claimed", "effective_date": date(2024, 6, 1)},
+              {"policy_no": "I", "status": "surrendered", "effective_date": date(2024, 1, 25)},
+              {"policy_no": "J", "status": "surrendered", "effective_date": date(2024, 2, 24)}]
     staff = [{"staff_id": "S1", "branch_id": "BR1"}]
     product = [{"product_code": "TL01", "product_type": "term_life"}]
     return {"src_policy": ibis.memtable(policies), "src_premium_payment": ibis.memtable(payments),
@@ -49,24 +54,31 @@ def small_book():
 
 def test_hand_computed_13_month_persistency():
     [row] = persistency.compute(small_book(), months=[13], as_of=AS_OF)
-    assert row["policies"] == 4 and row["persisted"] == 1
-    assert row["premium_due"] == pytest.approx(2900.0)
-    assert row["premium_received"] == pytest.approx(1700.0)
-    assert row["premium_persistency"] == pytest.approx(1700 / 2900)
-    assert row["count_persistency"] == pytest.approx(0.25)
+    assert row["policies"] == 5 and row["persisted"] == 1
+    assert row["premium_due"] == pytest.approx(6800.0 + 1800.0)
+    assert row["premium_received"] == pytest.approx(2200.0)
+    assert row["premium_persistency"] == pytest.approx(2200 / 8600)
+    assert row["count_persistency"] == pytest.approx(0.2)
+
+
+def test_monthly_payer_counts_by_its_annual_premium():
+    rows = {r["policy_no"]: r for r in persistency.per_policy(small_book(), 13, AS_OF).to_pyarrow().to_pylist()}
+    assert rows["B"]["modal_due"] == pytest.approx(100.0) and rows["B"]["due"] == pytest.approx(1200.0)
+    assert rows["H"]["modal_received"] == pytest.approx(500.0) and rows["H"]["received"] == pytest.approx(1000.0)
+    assert "I" not in rows and "J" in rows
 
 
 def test_grouped_by_channel_and_cohort():
     rows = persistency.compute(small_book(), months=[13], as_of=AS_OF, by=["channel", "cohort_quarter"])
     got = {r["channel"]: r for r in rows}
-    assert got["agent"]["premium_persistency"] == pytest.approx(1200 / 1300)
-    assert got["bank"]["premium_persistency"] == pytest.approx(500 / 1600)
+    assert got["agent"]["premium_persistency"] == pytest.approx(1200 / (1200 + 1200 + 1800))  # A, B, J
+    assert got["bank"]["premium_persistency"] == pytest.approx(1000 / (2400 + 2000))  # C, H
     assert {r["cohort_quarter"] for r in rows} == {"2024Q1"}
 
 
 def test_25_month_needs_the_window_observed():
     [row] = persistency.compute(small_book(), months=[25], as_of=AS_OF)
-    assert row["policies"] == 4 and row["premium_received"] == 0  # nothing paid in month 25
+    assert row["policies"] == 5 and row["premium_received"] == 0  # nothing paid in month 25 (J lapsed stays in)
 
 
 def test_unknown_grouping_lists_choices():

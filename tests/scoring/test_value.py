@@ -94,3 +94,32 @@ def test_lapse_model_rates_are_used_when_present() -> None:
     cust = value.customer_values(out, pd.Series(["c1", "c2", "c3"]))
     assert list(cust.policies) == [2, 1, 0] and cust.value[2] == 0 and cust.tier[2] == "standard"
     assert cust.value[0] == pytest.approx(out.value[0] + out.value[1], abs=0.01)
+
+
+def _hand_fund(fund: float, spread: float, age: int, sex: str, years: int, lapse: float = 0.05) -> float:
+    expected, alive = 0.0, 1.0
+    for t in range(1, years + 1):
+        alive *= 1 - qx(age + t - 1, sex)
+        expected += fund * spread * (1 - lapse) ** t * alive / 1.03 ** t
+    return expected
+
+
+def test_single_premium_and_paid_up_policies_are_valued_on_their_fund() -> None:
+    df = pd.DataFrame({
+        "policy_no": ["SP", "PU", "REG"], "customer_id": ["C1", "C2", "C3"],
+        "product_type": ["annuity", "whole_life", "term_life"],
+        "annual_premium": [1_000_000.0, 6_000.0, 2_000.0], "payment_frequency": ["single", "annual", "annual"],
+        "premium_term_years": [1, 10, 20], "coverage_term_years": [10, 0, 20],
+        "issue_date": [date(2025, 3, 1), date(2010, 5, 1), date(2020, 1, 1)],
+        "age": [45, 56, 40], "female": [True, False, False]})
+    out = value.value_policies(df, AS_OF).set_index("policy_no")
+    # bancassurance single premium: 1,000,000 × 1% spread over the 9 cover years left (10 − 1 elapsed)
+    assert out.loc["SP", "value"] == pytest.approx(_hand_fund(1_000_000, 0.01, 45, "F", 9), rel=1e-9)
+    assert 60_000 < out.loc["SP", "value"] < 80_000 and out.loc["SP", "value_basis"] == "fund"
+    # paid up since 2020: 10 × 6,000 paid, protection spread 0.3%, whole life capped at 20 years
+    assert out.loc["PU", "value"] == pytest.approx(_hand_fund(60_000, 0.003, 56, "M", 20), rel=1e-9)
+    # a regular payer keeps its premium-margin value only
+    reg = value.present_values([2_000.0], [0.20], [0.05], [40], [False], [13])[0]
+    assert out.loc["REG", "value"] == pytest.approx(reg) and out.loc["REG", "value_basis"] == "premiums"
+    tiers = value.customer_values(out.reset_index(), pd.Series(["C1", "C2", "C3"])).set_index("customer_id")
+    assert tiers.loc["C1", "tier"] == "platinum"  # no longer in the lowest tier

@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 
 from shouhu.errors import InvalidInput
+from shouhu.scoring.renewal import COLUMNS as RENEWAL_COLUMNS
+from shouhu.scoring.renewal import renewal_facts
 from shouhu.scoring.value import DISCOUNT, MARGIN_RATES
 
 TABLE = "next_best_action"
@@ -49,6 +51,8 @@ class Config:
     health_ages: tuple[int, int] = (25, 60)
     default_lapse: float = 0.10  # when the lapse model has not scored the customer
     save_rate: float = 0.30  # share of would-be lapses a timely contact saves
+    grace_save_rate: float = 0.50  # share of grace-period policies a collection call keeps
+    reinstate_uptake: float = 0.15  # share of reinstatable policies an invitation brings back
     gap_conversion: float = 0.04  # P(buy) for a gap offer without a cross-sell score
     review_uptake: float = 0.25
     review_retention_gain: float = 0.05  # share of the customer's value a review protects
@@ -90,6 +94,8 @@ class ActionType:
 
 ACTION_TYPES: tuple[ActionType, ...] = (
     ActionType("retention_contact", SERVICE, "缴费前关怀提醒", "Retention contact before a premium falls due"),
+    ActionType("grace_collection", SERVICE, "宽限期续期催收", "Collect a renewal premium in the grace period"),
+    ActionType("reinstatement", SERVICE, "失效保单复效邀约", "Invite to reinstate a lapsed policy"),
     ActionType("claim_help", SERVICE, "理赔协助", "Help with a claim"),
     ActionType("policy_review", SERVICE, "保单检视邀约", "Invite to a policy review"),
     ActionType("close_gap", SALES, "补足保障缺口", "Close a protection gap"),
@@ -121,6 +127,36 @@ def _retention(r: dict[str, Any], as_of: date, cfg: Config, value: float) -> Act
                   f"下次保费将于{d}到期({days}天后),预计失效概率{lapse:.0%},建议提前联系提醒缴费。",
                   f"A premium falls due on {d} (in {days} days) and the estimated lapse risk is {lapse:.0%}; "
                   "contact the customer before the due date.")
+
+
+def _grace(r: dict[str, Any], as_of: date, cfg: Config, value: float) -> Action | None:
+    n = int(_num(r.get("in_grace")))
+    if n <= 0:
+        return None
+    ends = pd.Timestamp(r["grace_ends"]).date()
+    premium = _num(r.get("grace_premium"))
+    outcome = max(value, _num(r.get("annualised_premium")) * 0.1)
+    return Action("grace_collection", SERVICE, cfg.grace_save_rate, outcome,
+                  f"{n}张保单的续期保费{premium:,.2f}元已到期未缴,宽限期至{ends.isoformat()}"
+                  f"(还有{(ends - as_of).days}天),期内保障仍有效;请提醒客户按原合同缴费,避免失效。",
+                  f"{n} polic{'y' if n == 1 else 'ies'}: renewal premium of CNY {premium:,.2f} is due and unpaid; the "
+                  f"grace period ends {ends.isoformat()} (in {(ends - as_of).days} days) and cover runs until then. "
+                  "Remind the customer to pay under the existing contract terms to avoid a lapse.")
+
+
+def _reinstate(r: dict[str, Any], cfg: Config) -> Action | None:
+    n = int(_num(r.get("reinstatable")))
+    if n <= 0:
+        return None
+    until = pd.Timestamp(r["reinstate_until"]).date().isoformat()
+    premium = _num(r.get("lapsed_premium"))
+    outcome = premium * MARGIN_RATES.get("critical_illness", 0.2) * _annuity(cfg.sale_years, cfg.discount)
+    return Action("reinstatement", SERVICE, cfg.reinstate_uptake, float(round(max(outcome, 100.0))),
+                  f"{n}张失效保单(年缴保费{premium:,.0f}元)可在{until}前申请复效:补缴欠费及利息、"
+                  "按条款如实健康告知后恢复原合同,通常比按现在年龄重新投保更划算。",
+                  f"{n} lapsed polic{'y' if n == 1 else 'ies'} (CNY {premium:,.0f} a year) may be reinstated until "
+                  f"{until}: pay the arrears with interest and answer the health questions in the terms to restore "
+                  "the original contract, usually better value than buying again at today's age.")
 
 
 def _gap(r: dict[str, Any], cfg: Config, crosssell: dict[tuple[str, str], float]) -> Action | None:
@@ -164,9 +200,9 @@ def _health(r: dict[str, Any], cfg: Config) -> Action | None:
     if not lo <= int(age) <= hi:
         return None
     return Action("health_programme", SALES, cfg.health_uptake, cfg.health_value,
-                  f"客户{int(age)}岁,尚未连接运动设备,建议邀请加入健康计划(步数换积分与保费优惠)。",
+                  f"客户{int(age)}岁,尚未连接运动设备,建议邀请加入健康计划(步数换积分与会员权益)。",
                   f"The customer is {int(age)} and shares no wearable data; invite them to the health programme "
-                  "(steps earn points and premium discounts).")
+                  "(steps earn points and membership benefits).")
 
 
 def _claim(r: dict[str, Any], cfg: Config, value: float) -> Action | None:
@@ -200,7 +236,8 @@ def candidate_actions(r: dict[str, Any], as_of: date, cfg: Config,
     """Every action the customer is eligible for, before consent and caps."""
     value = _num(r.get("value"))
     makers: list[Callable[[], Action | None]] = [
-        lambda: _retention(r, as_of, cfg, value), lambda: _claim(r, cfg, value), lambda: _review(r, cfg, value),
+        lambda: _retention(r, as_of, cfg, value), lambda: _grace(r, as_of, cfg, value), lambda: _reinstate(r, cfg),
+        lambda: _claim(r, cfg, value), lambda: _review(r, cfg, value),
         lambda: _gap(r, cfg, crosssell or {}), lambda: _health(r, cfg), lambda: _upgrade(r, cfg, value),
     ]
     return [a for a in (m() for m in makers) if a is not None]
@@ -226,19 +263,20 @@ def _lookup(df: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame | None:
 def rank_actions(c360: pd.DataFrame, as_of: date, *, gaps: pd.DataFrame | None = None,
                  lapse: pd.DataFrame | None = None, value: pd.DataFrame | None = None,
                  crosssell: pd.DataFrame | None = None, pending_claims: pd.DataFrame | None = None,
-                 config: Config | None = None) -> pd.DataFrame:
+                 renewals: pd.DataFrame | None = None, config: Config | None = None) -> pd.DataFrame:
     """``next_best_action`` rows: per customer the allowed actions by expected value, at most ``max_actions``.
 
     Optional inputs, each keyed by ``customer_id``: ``gaps`` (``gap_<coverage>`` columns), ``lapse``
     (``lapse_probability``), ``value`` (``value``, ``tier``), ``crosssell`` (``product_type``,
-    ``probability``), ``pending_claims`` (``pending_claims``).
+    ``probability``), ``pending_claims`` (``pending_claims``), ``renewals``
+    (:func:`shouhu.scoring.renewal.renewal_facts`).
     """
     cfg = config or Config()
     if cfg.max_actions < 1:
         raise InvalidInput("max_actions must be at least 1", max_actions=cfg.max_actions)
     df = c360.copy()
     for extra, cols in ((gaps, None), (lapse, ["lapse_probability"]), (value, ["value", "tier"]),
-                        (pending_claims, ["pending_claims"])):
+                        (pending_claims, ["pending_claims"]), (renewals, list(RENEWAL_COLUMNS[1:]))):
         if extra is None:
             continue
         cols = cols or [c for c in extra.columns if c.startswith("gap_")]
@@ -270,7 +308,7 @@ def _frame(expr: Any) -> pd.DataFrame:
 GAP_TABLE = "customer_gap"  # written by the refresh step ``gaps`` (advice.batch, from ``batch_gaps``)
 
 
-def _inputs(wh: Any, gaps: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
+def _inputs(wh: Any, gaps: pd.DataFrame | None, as_of: date) -> dict[str, pd.DataFrame | None]:
     if gaps is None and wh.has_table(GAP_TABLE):
         gaps = _frame(wh.table(GAP_TABLE))
     lapse = None
@@ -291,7 +329,7 @@ def _inputs(wh: Any, gaps: pd.DataFrame | None) -> dict[str, pd.DataFrame | None
         j = j.join(ic, [j._src == ic.source, j._holder == ic.record_id])
         pending = _frame(j.group_by("customer_id").aggregate(pending_claims=j.claim_no.nunique()))
     return {"gaps": gaps, "lapse": lapse, "value": value, "crosssell": crosssell,
-            "pending_claims": pending}
+            "pending_claims": pending, "renewals": renewal_facts(wh, as_of)}
 
 
 def build_next_best_actions(wh: Any, as_of: date, config: Config | None = None, *,
@@ -301,7 +339,7 @@ def build_next_best_actions(wh: Any, as_of: date, config: Config | None = None, 
     ``build_customer_value``. ``gaps`` (``advice.service.batch_gaps`` output) overrides ``customer_gap``;
     without either, no gap action is proposed."""
     c360 = _frame(wh.table("customer_360"))
-    inputs = _inputs(wh, gaps)
+    inputs = _inputs(wh, gaps, as_of)
     result = rank_actions(c360, as_of, config=config, **inputs)
     schema = pa.schema([("customer_id", pa.string()), ("rank", pa.int64()), ("action", pa.string()),
                         ("product_type", pa.string()), ("expected_value", pa.float64()),

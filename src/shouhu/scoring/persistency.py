@@ -7,12 +7,17 @@ Definition (see ``docs/scoring.md``), for N = 13 or 25:
   enough), issued at least N months + the grace period before ``as_of``, so the outcome is known.
   Policies ended before the month-N due date by a claim (``claimed``) or maturity (``matured``) are
   left out (nothing was due); lapses and surrenders stay in: they are exactly what the ratio measures.
-* **Due**: the modal premium ``annual_premium / installments per year`` — every regular frequency has
-  exactly one installment falling due in policy month N, i.e. with ``due_date`` in
+  Policies cancelled inside the 15-day cool-off (犹豫期: surrendered on or before issue + 15 days)
+  are left out too: the contract is undone with a full refund, it never was business in force.
+* **Instalment**: the modal premium ``annual_premium / installments per year`` — every regular
+  frequency has exactly one installment falling due in policy month N, i.e. with ``due_date`` in
   ``[issue_date + (N-1) months, issue_date + N months)``.
-* **Received**: the ``amount_paid`` of the premium rows due in that window and paid on or before
+* **Paid share**: the ``amount_paid`` of the premium rows due in that window and paid on or before
   ``due_date + grace_days`` (60 by default, the statutory grace period) and on or before ``as_of``,
-  capped at the amount due. Arrears paid later on reinstatement do not count.
+  capped at the instalment, over the instalment. Arrears paid later on reinstatement do not count.
+* **Weighting**: by annualised premium — ``due`` = annual premium, ``received`` = annual premium ×
+  paid share — so a monthly payer counts fully, not by the twelfth that falls due in month N
+  (the instalment figures stay as ``modal_due`` / ``modal_received``).
 * **Premium persistency** = Σ received / Σ due; **policy-count persistency** = policies fully paid /
   policies in the population.
 """
@@ -30,6 +35,7 @@ from shouhu.errors import InvalidInput, UnknownName
 from shouhu.storage.exprs import one_per
 
 GRACE_DAYS = 60
+COOL_OFF_DAYS = 15  # 犹豫期 of policies over one year (docs/advice.md, rule cool_off)
 PER_YEAR = {"annual": 1, "semi_annual": 2, "quarterly": 4, "monthly": 12}
 GROUPS = ("channel", "branch", "agent", "product", "product_type", "cohort_month", "cohort_quarter", "cohort_year")
 Tables = Mapping[str, ir.Table]
@@ -55,9 +61,28 @@ def population(tables: Tables, month: int, as_of: date, grace_days: int = GRACE_
         pol.premium_term_years.isnull() | (pol.premium_term_years >= years_needed),
         end <= ibis.date(as_of - timedelta(days=grace_days)),
     ).mutate(_win_start=start, _win_end=end)
-    pol = pol.mutate(due=(pol.annual_premium / _per_year(pol.payment_frequency)).round(2))
-    pol = _drop_ended(pol, tables)
-    return _with_groups(pol, tables).select("policy_no", "due", "_win_start", "_win_end", *GROUPS)
+    pol = pol.mutate(due=(pol.annual_premium / _per_year(pol.payment_frequency)).round(2),
+                     _annual=pol.annual_premium.cast("float64"))
+    pol = _drop_cool_off(_drop_ended(pol, tables), tables)
+    return _with_groups(pol, tables).select("policy_no", "due", "_annual", "_win_start", "_win_end", *GROUPS)
+
+
+def _without(pol: ir.Table, gone: ir.Table) -> ir.Table:
+    """``pol`` without the policies named in ``gone._gone``. A NOT IN subquery, not an anti join: Ibis
+    renders a chain of two anti joins on PostgreSQL as ``LEFT ANTI JOIN``, which PostgreSQL cannot run."""
+    return pol.filter(~pol.policy_no.isin(gone.filter(gone._gone.notnull())._gone))
+
+
+def _drop_cool_off(pol: ir.Table, tables: Tables) -> ir.Table:
+    """Policies cancelled inside the cool-off period (犹豫期退保): the contract is undone, never in force."""
+    ev = tables.get("src_policy_status_event")
+    if ev is None:
+        return pol
+    cancelled = ev.filter(ev.status == "surrendered").select(_c_policy=ev.policy_no, _c_date=ev.effective_date)
+    hit = pol.join(cancelled, [pol.policy_no == cancelled._c_policy,
+                               cancelled._c_date <= pol.issue_date + ibis.interval(days=COOL_OFF_DAYS)])
+    gone = hit.select(_gone=hit.policy_no).distinct()
+    return _without(pol, gone)
 
 
 def _drop_ended(pol: ir.Table, tables: Tables) -> ir.Table:
@@ -69,7 +94,7 @@ def _drop_ended(pol: ir.Table, tables: Tables) -> ir.Table:
         _e_policy=ev.policy_no, _e_date=ev.effective_date)
     hit = pol.join(ended, [pol.policy_no == ended._e_policy, ended._e_date < pol._win_start])
     gone = hit.select(_gone=hit.policy_no).distinct()
-    return pol.anti_join(gone, pol.policy_no == gone._gone)
+    return _without(pol, gone)
 
 
 def _with_groups(pol: ir.Table, tables: Tables) -> ir.Table:
@@ -108,12 +133,18 @@ def received(tables: Tables, pop: ir.Table, as_of: date, grace_days: int = GRACE
 
 
 def per_policy(tables: Tables, month: int, as_of: date, grace_days: int = GRACE_DAYS) -> ir.Table:
-    """Population with ``received`` (capped at ``due``) and ``persisted`` (fully paid, 1/0)."""
+    """Population with ``due`` / ``received`` annualised, the instalment ``modal_due`` / ``modal_received``
+    (capped at the instalment) and ``persisted`` (fully paid, 1/0).
+
+    ``received`` = annual premium × the share of the month-N instalment paid, so a monthly payer's
+    policy weighs its whole annual premium, not the twelfth that falls due in month N."""
     pop = population(tables, month, as_of, grace_days)
     rec = received(tables, pop, as_of, grace_days).rename(_r_policy="policy_no")
     j = pop.left_join(rec, pop.policy_no == rec._r_policy).drop("_r_policy")
     got = ibis.least(j.received.fill_null(0.0), j.due)
-    return j.mutate(received=got, persisted=ibis.ifelse(got >= j.due - 0.01, 1, 0)).drop("_win_start", "_win_end")
+    share = ibis.ifelse(j.due > 0, got / j.due, 0.0)
+    return j.mutate(modal_due=j.due, modal_received=got, due=j._annual, received=j._annual * share,
+                    persisted=ibis.ifelse(got >= j.due - 0.01, 1, 0)).drop("_win_start", "_win_end", "_annual")
 
 
 def kpi(rows: ir.Table, by: Sequence[str] = ()) -> ir.Table:

@@ -10,6 +10,17 @@ come (capped at ``MAX_YEARS``)::
 discount rate (3% by default). ``l`` is the lapse model's 12-month lapse probability of the policy
 (``lapse_score.probability``) when that table exists and scores the policy, else ``DEFAULT_LAPSE``.
 Customer value is the sum over the policies the customer holds. See docs/nba.md.
+
+Policies with no premium still to come — single premium (趸交) and paid up (交费期满) — still earn a
+margin on the money the insurer holds for them (interest spread and fees on the reserve). They are
+valued on that fund (:func:`fund_values`)::
+
+    value = Σ_{t=1..c}  F · s · (1 - l)^t · ₜpₓ · v^t
+
+with F the premiums paid (the single premium, or annual premium × premium years paid), s the
+yearly spread ``FUND_SPREAD`` (1% savings and investment, 0.3% protection), c the cover years still
+to run (whole life: capped at ``MAX_YEARS``). Without this a 1,000,000 yuan bancassurance single
+premium was worth 0 and its holder sat in the lowest tier.
 """
 
 from __future__ import annotations
@@ -42,6 +53,26 @@ MARGIN_RATES: dict[str, float] = {
     "term_life": 0.20, "accident": 0.20, "critical_illness": 0.18, "medical": 0.15, "whole_life": 0.12,
     "increasing_whole_life": 0.08, "annuity": 0.08, "endowment": 0.08, "universal": 0.08, "unit_linked": 0.08,
 }
+
+
+SAVINGS_TYPES = frozenset({"increasing_whole_life", "annuity", "endowment", "universal", "unit_linked"})
+FUND_SPREAD = {"savings": 0.01, "protection": 0.003}
+
+
+def fund_values(df: pd.DataFrame, as_of: date, *, discount: float = DISCOUNT) -> FloatArray:
+    """Value of single-premium and paid-up policies on their fund (module docstring); 0 for the others."""
+    elapsed = _whole_years(df["issue_date"], as_of).fillna(0).astype("int64")
+    term = pd.to_numeric(df["premium_term_years"], errors="coerce").fillna(1).clip(lower=1)
+    single = df["payment_frequency"].eq("single") | term.eq(1)
+    paid_years = np.minimum(elapsed + 1, term)
+    fund = np.where(single, df["annual_premium"].fillna(0.0), df["annual_premium"].fillna(0.0) * paid_years)
+    cover = pd.to_numeric(df["coverage_term_years"], errors="coerce").fillna(0)
+    cover_left = np.where(cover <= 0, MAX_YEARS, (cover - elapsed).clip(lower=0))
+    one_year = cover.eq(1)
+    eligible = (np.asarray(df["years"]) == 0) & ~one_year.to_numpy()
+    spread = np.where(df["product_type"].isin(list(SAVINGS_TYPES)), FUND_SPREAD["savings"], FUND_SPREAD["protection"])
+    pv = present_values(fund, spread, df["lapse_rate"], df["age"], df["female"], cover_left, discount=discount)
+    return np.where(eligible, pv, 0.0)
 
 
 @dataclass(frozen=True)
@@ -126,9 +157,9 @@ def _lapse_rates(wh: Any) -> pd.DataFrame | None:
 
 
 def policy_frame(wh: Any, as_of: date) -> pd.DataFrame:
-    """In-force regular-premium policies with holder customer, insured age/sex and product type."""
+    """In-force policies (single premium included) with holder customer, insured age/sex and product type."""
     pol = wh.table("src_policy")
-    pol = pol.filter(pol.status.isin(list(IN_FORCE)), pol.payment_frequency != "single")
+    pol = pol.filter(pol.status.isin(list(IN_FORCE)))
     prod = wh.table("src_product")
     prod = one_per(prod.select(_code=prod.product_code, product_type=prod.product_type), "_code")
     party = wh.table("src_party")
@@ -151,7 +182,7 @@ def policy_frame(wh: Any, as_of: date) -> pd.DataFrame:
 def value_policies(df: pd.DataFrame, as_of: date, *, lapse_rates: pd.DataFrame | None = None,
                    discount: float = DISCOUNT, margins: Mapping[str, float] | None = None,
                    default_lapse: float = DEFAULT_LAPSE) -> pd.DataFrame:
-    """Add ``years``, ``margin_rate``, ``lapse_rate``, ``lapse_source`` and ``value`` to a policy frame."""
+    """Add ``years``, ``margin_rate``, ``lapse_rate``, ``lapse_source``, ``value_basis`` and ``value``."""
     margins = {**MARGIN_RATES, **(margins or {})}
     out = df.copy()
     out["years"] = remaining_years(out["issue_date"], out["premium_term_years"], out["coverage_term_years"],
@@ -165,6 +196,8 @@ def value_policies(df: pd.DataFrame, as_of: date, *, lapse_rates: pd.DataFrame |
     out["lapse_rate"] = out["lapse_rate"].fillna(default_lapse).clip(0.0, 1.0).astype(float)
     out["value"] = present_values(out["annual_premium"].fillna(0.0), out["margin_rate"], out["lapse_rate"],
                                   out["age"], out["female"], out["years"], discount=discount)
+    out["value_basis"] = np.where(out["years"] > 0, "premiums", "fund")
+    out["value"] = out["value"] + fund_values(out, as_of, discount=discount)
     return out
 
 
