@@ -82,7 +82,8 @@ def test_explanation_names_every_comparison(resolved: tuple[str, Any]) -> None:
     assert rows
     for (text,) in rows:
         exp = json.loads(text)
-        assert set(exp) == {"name", "birth_date", "gender", "id_number", "phone", "email", "city", "address"}
+        assert set(exp) == {"name", "birth_date", "gender", "id_number", "other_id", "phone", "email", "city",
+                            "address"}
         assert all({"level", "weight"} <= set(v) for v in exp.values())
 
 

@@ -30,6 +30,11 @@ SURNAME_READINGS = {
     "盖": "ge", "乐": "yue", "翟": "zhai", "缪": "miao", "种": "chong", "繁": "po", "召": "shao", "员": "yun",
     "尉迟": "yu chi", "万俟": "mo qi", "长孙": "zhang sun", "重": "chong", "秘": "bi", "那": "na", "句": "gou",
 }
+# Blocking keys for IDs one mistyped digit apart: (start, length) stretches of the 18 characters. A typo
+# at positions 0-5 or 17 spares key a, 6-11 key b, 10-13 key c, 14-17 key d.
+ID_TYPO_KEYS: dict[str, tuple[tuple[int, int], ...]] = {
+    "id_key_a": ((6, 11),), "id_key_b": ((0, 6), (12, 5)), "id_key_c": ((0, 10), (14, 3)), "id_key_d": ((0, 14),),
+}
 _FULL_WIDTH = "０１２３４５６７８９－"
 _HALF_WIDTH = "0123456789-"
 _ADDRESS_NOISE = r"[\s,，.。、()（）#＃·]+"
@@ -93,6 +98,13 @@ def name_lookup(names: Iterable[str | None]) -> pa.Table:
     })
 
 
+def _id_key(id_number: Any, spans: tuple[tuple[int, int], ...]) -> Any:
+    out = id_number.substr(*spans[0])
+    for start, length in spans[1:]:
+        out = out + id_number.substr(start, length)
+    return out
+
+
 def _blank_to_null(col: Any) -> Any:
     s = col.strip()
     return ibis.ifelse(s == "", ibis.null("string"), s)
@@ -117,6 +129,8 @@ def features_expr(party: Any, lookup: Any) -> Any:
     resident = p["id_type"].isnull() | (p["id_type"] == "resident_id")
     id_number = p["id_number"].upper().strip()
     valid_id = resident & id_number.re_search(r"^[0-9]{17}[0-9X]$")
+    other_id = ibis.ifelse(resident | id_number.isnull() | (id_number == ""), ibis.null("string"),
+                           p["id_type"].cast("string") + ":" + id_number.re_replace(r"[\s-]", ""))
     joined = p.left_join(lookup, p["name"] == lookup["name"])
     return joined.select(
         unique_id=uid,
@@ -129,6 +143,9 @@ def features_expr(party: Any, lookup: Any) -> Any:
         birth_date=p["birth_date"].cast("string"),
         gender=_blank_to_null(p["gender"].cast("string").upper()),
         id_number=ibis.ifelse(valid_id, id_number, ibis.null("string")),
+        other_id=other_id,
+        **{key: ibis.ifelse(valid_id, _id_key(id_number, spans), ibis.null("string"))
+           for key, spans in ID_TYPO_KEYS.items()},
         phone=_blank_to_null(p["phone"].cast("string").re_replace(r"\D", "")),
         email=_blank_to_null(p["email"].cast("string").lower()),
         city=_blank_to_null(p["city"].cast("string")),

@@ -17,6 +17,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 from splink.internals.exceptions import SplinkException
 
+from shouhu.identity.features import ID_TYPO_KEYS
+
 logger = logging.getLogger(__name__)
 
 SEED = 42
@@ -60,10 +62,24 @@ def comparisons() -> list[Any]:
             cll.ElseLevel(),
         ],
     )
+    id_number = cl.CustomComparison(
+        output_column_name="id_number",
+        comparison_levels=[
+            cll.NullLevel("id_number"),
+            cll.ExactMatchLevel("id_number").configure(label_for_charts="exact"),
+            # One mistyped digit: as likely a clerk's slip as another person (the check character tells).
+            # Equal on one of the typo keys is that, found by equality (edit distance on every sampled
+            # pair tripled the training time).
+            cll.Or(*(cll.ExactMatchLevel(key) for key in ID_TYPO_KEYS)).configure(
+                label_for_charts="one stretch apart (a typo)"),
+            cll.ElseLevel(),
+        ],
+    )
     return [
         name, birth,
         cl.ExactMatch("gender"),
-        cl.ExactMatch("id_number"),
+        id_number,
+        cl.ExactMatch("other_id"),
         cl.ExactMatch("phone"),
         cl.ExactMatch("email"),
         cl.ExactMatch("city").configure(term_frequency_adjustments=True),
@@ -75,6 +91,10 @@ def prediction_blocking_rules() -> list[Any]:
     """Candidate pairs: every pair sharing one of these keys is scored (each a small block on 2 cores)."""
     return [
         block_on("id_number"),
+        # Each key leaves out a different stretch of the ID, so one mistyped digit always spares one of them
+        # (see features.ID_TYPO_KEYS); each also keeps the birth date or region, so blocks stay small.
+        *(block_on(key) for key in ID_TYPO_KEYS),
+        block_on("other_id"),
         block_on("phone"),
         block_on("email"),
         block_on("birth_date", "surname_pinyin"),
@@ -129,6 +149,9 @@ def train(db_api: Any, features_table: str, records: int, *, seed: int = SEED) -
     # A small file may give a step nothing to learn from; Splink's defaults then stand for it.
     _attempt(skipped, "prior", lambda: training.estimate_probability_two_random_records_match(
         [block_on("id_number"), block_on("phone", "birth_date")], recall=0.7))
+    if not _usable_prior(linker):  # a file without IDs or phones: estimate from name and birth date instead
+        _attempt(skipped, "prior:name_birth_date", lambda: training.estimate_probability_two_random_records_match(
+            [block_on("other_id"), block_on("name_pinyin", "birth_date")], recall=0.7))
     max_pairs = min(2e7, max(2e6, records * 10.0))
     # When every pair fits in the sample there is nothing to sample: count them in one pass. Same u,
     # and on Spark one job per comparison instead of eleven (each costs a fixed ~0.4 s there).
@@ -140,9 +163,32 @@ def train(db_api: Any, features_table: str, records: int, *, seed: int = SEED) -
                         ("em:birth_date", block_on("birth_date"))):
         _attempt(skipped, label, partial(training.estimate_parameters_using_expectation_maximisation,
                                          rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS))
-    model = floor_parameters(linker.misc.save_model_to_json())
+    if "em:name_pinyin+city" in skipped:  # no city column: the birth date's m is learnt on same name instead
+        _attempt(skipped, "em:name_pinyin", partial(
+            training.estimate_parameters_using_expectation_maximisation, block_on("name_pinyin"),
+            estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS))
+    model = clamp_prior(floor_parameters(linker.misc.save_model_to_json()), records)
     final = Linker(db_api.register(features_table), model, log_level=None)
     return TrainedModel(final, model, level_labels(model), skipped)
+
+
+def _prior(linker: Any) -> float:
+    return float(linker.misc.save_model_to_json()["probability_two_random_records_match"])
+
+
+def _usable_prior(linker: Any) -> bool:
+    return 0.0 < _prior(linker) < 1.0
+
+
+def clamp_prior(model: dict[str, Any], records: int) -> dict[str, Any]:
+    """The model with its prior inside [1 / pairs, 0.5]: zero (no pair met any rule) has no match weight.
+
+    The floor assumes at least one true pair among all the file's pairs.
+    """
+    pairs = max(records * (records - 1) / 2, 1.0)
+    p = float(model.get("probability_two_random_records_match") or 0.0)
+    model["probability_two_random_records_match"] = min(max(p, 1.0 / pairs), 0.5)
+    return model
 
 
 def _attempt(skipped: list[str], label: str, step: Callable[[], Any]) -> None:

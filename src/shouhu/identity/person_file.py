@@ -21,8 +21,10 @@ from shouhu.identity.evaluation import cluster_metrics
 from shouhu.identity.resolve import IdentityResult, resolve_identities
 from shouhu.storage.warehouse import Warehouse
 
-CANONICAL_COLUMNS = ("record_id", "name", "birth_date", "gender", "id_number", "phone", "email", "city", "address")
-REQUIRED = ("record_id", "name")
+CANONICAL_COLUMNS = ("record_id", "name", "family_name", "given_name", "birth_date", "gender", "id_number",
+                     "other_id", "phone", "email", "city", "address")
+# A passport, social-security or any other document number: compared exactly, never a merge guard.
+OTHER_ID_TYPE = "other"
 SOURCE = "file"
 _GENDER = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -39,9 +41,11 @@ def load_link_mapping(path: Path) -> dict[str, str]:
     if unknown:
         raise MappingError(f"{path}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(CANONICAL_COLUMNS)}",
                            file=str(path))
-    missing = [f for f in REQUIRED if f not in table]
-    if missing:
-        raise MappingError(f"{path}: the mapping must name a column for {', '.join(missing)}", file=str(path))
+    if "record_id" not in table:
+        raise MappingError(f"{path}: the mapping must name a column for record_id", file=str(path))
+    if "name" not in table and not {"family_name", "given_name"} & set(table):
+        raise MappingError(f"{path}: the mapping must name a column for name, or for family_name and/or "
+                           "given_name", file=str(path))
     return {k: str(v) for k, v in table.items()}
 
 
@@ -72,6 +76,33 @@ def _text(series: pd.Series) -> pd.Series:
     return s.where(s != "", None)
 
 
+def full_name(family: pd.Series, given: pd.Series) -> pd.Series:
+    """One name from separate columns: 张 + 伟 → 张伟; romanised "neumann" + "michaela" → "michaela neumann".
+
+    Romanised names are written given-first so the last word is the surname, as for a single name column.
+    """
+    f, g = family.fillna(""), given.fillna("")
+    latin = f.str.isascii() & g.str.isascii()
+    joined = (g + " " + f).str.strip().where(latin, f + g)
+    return joined.where(joined != "", None).astype("string")
+
+
+def _names(records: pd.DataFrame, col: Any) -> pd.Series:
+    if "family_name" not in records and "given_name" not in records:
+        return col("name")  # type: ignore[no-any-return]
+    split = full_name(col("family_name"), col("given_name"))
+    return split if "name" not in records else col("name").fillna(split)
+
+
+def _id_columns(records: pd.DataFrame, col: Any) -> tuple[pd.Series, pd.Series]:
+    """(id_type, id_number): the resident ID when there is one, else the other document's number."""
+    resident = col("id_number").map(id18).astype("string")
+    other = col("other_id").str.upper()
+    number = resident.fillna(other)
+    id_type = pd.Series(["resident_id"] * len(records), dtype="string").where(resident.notna(), OTHER_ID_TYPE)
+    return id_type.where(number.notna(), None), number
+
+
 def party_table(records: pd.DataFrame) -> pa.Table:
     """``records`` (canonical column names) as a ``src_party``-shaped Arrow table."""
     n = len(records)
@@ -81,12 +112,12 @@ def party_table(records: pd.DataFrame) -> pa.Table:
 
     birth = pd.to_datetime(col("birth_date"), errors="coerce", format="mixed")
     gender = col("gender").str.lower().map(_GENDER)
+    id_type, id_number = _id_columns(records, col)
     frame = pd.DataFrame({
-        "record_id": col("record_id"), "name": col("name"),
+        "record_id": col("record_id"), "name": _names(records, col),
         "gender": gender.astype("string"),
         "birth_date": birth.dt.strftime("%Y-%m-%d").astype("string"),
-        "id_type": pd.Series([None] * n, dtype="string"),
-        "id_number": col("id_number").map(id18).astype("string"),
+        "id_type": id_type, "id_number": id_number,
         "phone": col("phone").map(mobile).astype("string"),
         "email": col("email"), "province": pd.Series([None] * n, dtype="string"),
         "city": col("city"), "address": col("address"),

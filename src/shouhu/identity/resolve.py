@@ -14,6 +14,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+from stdnum.cn import ric
 
 from shouhu.errors import InvalidInput
 from shouhu.identity import features, model, rules
@@ -107,6 +108,22 @@ def _scored_expr(pred: Any, levels: Any, link_threshold: float) -> Any:
     )
 
 
+def passes_gb11643(number: str | None) -> bool:
+    """True for an 18-character resident ID whose check character and birth date are right (GB 11643).
+
+    Only such IDs may stop a merge: a number with one mistyped digit fails its check character and
+    is more likely the same person's ID than another person's. The region is not checked: codes are
+    retired and reissued, and stdnum's list does not know every one in use.
+    """
+    if number is None or len(number) != 18 or not number[:17].isdigit():
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValueError:
+        return False
+    return bool(ric.calc_check_digit(number) == number[17])
+
+
 def _cluster(wh: Any, must_link: Sequence[tuple[str, str]], cannot_link: Sequence[tuple[str, str]],
              link_threshold: float) -> Clustering:
     s = wh.table(SCORED_TABLE)
@@ -118,7 +135,7 @@ def _cluster(wh: Any, must_link: Sequence[tuple[str, str]], cannot_link: Sequenc
     f = wh.table(features.FEATURES_TABLE)
     ids = f.select("unique_id", "id_number").order_by("unique_id").to_pyarrow()
     uids = ids.column("unique_id").to_pylist()
-    id_numbers = {u: i for u, i in zip(uids, ids.column("id_number").to_pylist(), strict=True) if i}
+    id_numbers = {u: i for u, i in zip(uids, ids.column("id_number").to_pylist(), strict=True) if passes_gb11643(i)}
     order = ordered_edges(must_link, rule_edges, model_edges)
     return constrained_clusters(uids, id_numbers, order, [pair_key(a, b) for a, b in cannot_link])
 

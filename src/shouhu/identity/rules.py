@@ -19,6 +19,8 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("id_number", ("id_number",)),
     ("phone_birth_date", ("phone", "birth_date")),
     ("phone_name", ("phone", "name_pinyin")),
+    ("other_id_birth_date", ("other_id", "birth_date")),
+    ("other_id_name", ("other_id", "name_pinyin")),
 )
 
 
