@@ -100,6 +100,10 @@ def _print_metrics(payload: dict[str, Any], as_json: bool) -> None:
         print_json(payload)
         return
     out.print(f"model {payload['model']}: {payload['metrics']}")
+    if "baseline" in payload:
+        b = payload["baseline"]
+        out.print(f"saved: {payload['kind']}; vs logistic baseline, winner on top-20% capture: {b['winner']} "
+                  f"(booster {b['booster']['capture_top20']}, logistic {b['logistic']['capture_top20']})")
     _rows_table("calibration by decile (校准表)", payload["calibration_table"])
     for w in payload.get("warnings", []):
         err.print(w, style="yellow", markup=False)
@@ -116,15 +120,21 @@ def register(model_app: typer.Typer) -> None:
                   id_column: Annotated[str | None, typer.Option(help="Row id, not a feature.")] = None,
                   time_column: Annotated[str | None, typer.Option(help="Validate out of time on it.")] = None,
                   seed: int = 42, rounds: int = 200, calibration: str = "isotonic",
+                  model_kind: Annotated[str, typer.Option(
+                      "--model-kind", help="booster, logistic, or auto (whichever wins the baseline comparison)")]
+                  = "booster",
                   as_json: JsonOpt = False) -> None:
         """Train LightGBM on any table, validate, calibrate and save a new registry version."""
         from shouhu.scoring import frame
         from shouhu.scoring.train import TrainConfig, train
 
         cfg = TrainConfig(target=target, id_column=id_column, time_column=time_column, seed=seed, rounds=rounds,
-                          calibration=calibration)
+                          calibration=calibration, model_kind=model_kind)
         art = guarded(lambda: train(frame.read_table(data), cfg, _models_root(), name or data.stem))
-        _print_metrics({"model": art.ref, "validation": art.meta["validation"], "metrics": art.meta["metrics"],
+        b = art.meta["baseline"]
+        _print_metrics({"model": art.ref, "kind": art.meta["kind"], "validation": art.meta["validation"],
+                        "baseline": {"winner": b["winner"], "logistic": b["metrics"], "booster": b["booster_metrics"]},
+                        "metrics": art.meta["metrics"],
                         "calibration_table": art.meta["calibration_table"], "path": str(art.path)}, as_json)
 
     @model_app.command("score")

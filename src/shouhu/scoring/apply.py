@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shouhu.scoring import drift, frame, metrics, registry
+from shouhu.scoring import baseline, drift, frame, metrics, registry
 from shouhu.scoring.train import calibrate
 
 FloatArray = npt.NDArray[np.float64]
@@ -29,23 +30,33 @@ class Scored:
         return drift.warnings(self.drift)
 
 
-def load_booster(art: registry.Artifact) -> lgb.Booster:
-    return lgb.Booster(model_str=art.model_file.read_text(encoding="utf-8"))
+def load_booster(art: registry.Artifact) -> Any:
+    """The LightGBM booster, or for a logistic model (``meta["kind"]``) its saved weights."""
+    text = art.model_file.read_text(encoding="utf-8")
+    if art.meta.get("kind") == "logistic":
+        return json.loads(text)
+    return lgb.Booster(model_str=text)
 
 
 def features_of(art: registry.Artifact) -> list[frame.Feature]:
     return [frame.Feature.from_dict(d) for d in art.meta["features"]]
 
 
-def predict(art: registry.Artifact, x: pd.DataFrame, booster: lgb.Booster | None = None) -> FloatArray:
+def predict(art: registry.Artifact, x: pd.DataFrame, booster: Any = None) -> FloatArray:
     booster = booster or load_booster(art)
+    if isinstance(booster, dict):
+        return calibrate(art.meta["calibration"], baseline.predict_logistic(booster, x))
     raw = np.asarray(booster.predict(x, num_threads=art.meta["params"].get("num_threads", 0)), dtype=float)
     return calibrate(art.meta["calibration"], raw)
 
 
-def reasons(booster: lgb.Booster, x: pd.DataFrame, top: int = TOP_REASONS) -> list[list[str]]:
-    """Per row, the ``top`` features that moved the score most (SHAP values), in plain words."""
-    contrib = np.asarray(booster.predict(x, pred_contrib=True))[:, :-1]  # last column: the base value
+def reasons(booster: Any, x: pd.DataFrame, top: int = TOP_REASONS) -> list[list[str]]:
+    """Per row, the ``top`` features that moved the score most (SHAP values, or a logistic model's
+    coefficient × standardised value), in plain words."""
+    if isinstance(booster, dict):
+        contrib = baseline.contributions(booster, x).to_numpy()
+    else:
+        contrib = np.asarray(booster.predict(x, pred_contrib=True))[:, :-1]  # last column: the base value
     order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :top]
     names = list(x.columns)
     values = x.astype(object).to_numpy()

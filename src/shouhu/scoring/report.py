@@ -47,8 +47,9 @@ def _calibration_chart(raw: list[dict[str, Any]], calibrated: list[dict[str, Any
 def _importance_chart(importance: list[dict[str, Any]], path: Path) -> None:
     top = importance[:TOP_FEATURES][::-1]
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(top) + 1.2))
-    ax.barh([r["feature"] for r in top], [r["gain"] for r in top], color="#4c9a6a")
-    ax.set(xlabel="total gain", title="Top features")
+    key = "gain" if not top or "gain" in top[0] else "abs_coefficient"  # booster or logistic model
+    ax.barh([r["feature"] for r in top], [r[key] for r in top], color="#4c9a6a")
+    ax.set(xlabel="total gain" if key == "gain" else "|coefficient| (standardised)", title="Top features")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -63,6 +64,20 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _baseline(meta: dict[str, Any]) -> list[str]:
+    b = meta.get("baseline")
+    if not b:  # models trained before the baseline existed
+        return []
+    verdict = {"booster": "the booster captures more", "logistic": "logistic regression captures more; prefer it "
+               "or simplify the booster", "tie": "the booster only matches logistic regression"}[b["winner"]]
+    pick = ("auc", "capture_top20", "top_decile_lift", "brier")
+    return ["## Logistic baseline (逻辑回归基准)", "", f"Same folds, {b['model']}. Winner on top-20% capture: "
+            f"**{b['winner']}** ({verdict}; gap {b['capture_gap']:+.4f}).", "",
+            *_table([{"model": "booster", **{k: b["booster_metrics"][k] for k in pick}},
+                     {"model": "logistic", **{k: b["metrics"][k] for k in pick}}]), "",
+            "Logistic baseline by decile:", "", *_table(b["calibration_table"]), ""]
+
+
 def _markdown(art: registry.Artifact, stem: str) -> str:
     m, meta = art.meta["metrics"], art.meta
     lines = [
@@ -75,7 +90,7 @@ def _markdown(art: registry.Artifact, stem: str) -> str:
         *_table([{"rows": m["rows"], "positives": m["positives"], "positive rate": m["positive_rate"],
                   "AUC": m["auc"], "top-decile lift": m["top_decile_lift"],
                   "captured in top 20%": m["capture_top20"], "Brier": m["brier"]}]), "",
-        "## Folds", "", *_table(meta["folds"]), "",
+        *_baseline(meta), "## Folds", "", *_table(meta["folds"]), "",
         "## Lift and calibration (提升度与校准)", "",
         f"![lift]({stem}-lift.png) ![calibration]({stem}-calibration.png)", "",
         "Raw model, held-out predictions ranked into deciles:", "", *_table(meta["calibration_table"]), "",
