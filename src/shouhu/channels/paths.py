@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shouhu.errors import InvalidInput
 
@@ -97,48 +98,72 @@ def from_rows(paths: Sequence[str | Sequence[str]], conversions: Iterable[float]
     """Build from path strings ``"agent>internet"`` (or sequences of channel names); merges duplicate paths.
 
     ``channels`` fixes the channel order (default: sorted names seen in the paths)."""
-    split = [tuple(p.split(sep)) if isinstance(p, str) else tuple(p) for p in paths]
-    split = [tuple(c.strip() for c in p if c.strip()) for p in split]
-    names = tuple(channels) if channels is not None else tuple(sorted({c for p in split for c in p}))
-    index = {c: i for i, c in enumerate(names)}
+    text = [p if isinstance(p, str) else sep.join(p) for p in paths]
     conv, null = np.asarray(list(conversions), dtype=float), np.asarray(list(nulls), dtype=float)
     amt = {k: np.asarray(list(v), dtype=float) for k, v in (amounts or {}).items()}
     for name, arr in {"conversions": conv, "nulls": null, **amt}.items():
-        if len(arr) != len(split):
-            raise InvalidInput(f"{name} has {len(arr)} rows for {len(split)} paths")
-    empty = np.array([len(p) == 0 for p in split], dtype=bool)
+        if len(arr) != len(text):
+            raise InvalidInput(f"{name} has {len(arr)} rows for {len(text)} paths")
+    return _build(pa.array(text, pa.string()), conv, null, amt, sep, channels)
+
+
+def _split_paths(paths: pa.Array, sep: str) -> tuple[pa.Array, IntArray]:
+    """(every non-blank channel name, trimmed, path after path; offsets per path), all in Arrow kernels."""
+    lists = pc.split_pattern(pc.fill_null(paths, ""), pattern=sep)
+    tokens = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    parent = pc.list_parent_indices(lists).to_numpy()
+    keep = pc.not_equal(tokens, "").to_numpy(zero_copy_only=False)
+    lengths = np.bincount(parent[keep], minlength=len(paths)).astype(np.int64)
+    return tokens.filter(pa.array(keep)), np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def _channel_codes(tokens: pa.Array, channels: Sequence[str] | None) -> tuple[tuple[str, ...], IntArray]:
+    """Channel names (sorted, or as given) and the index of each token among them."""
+    enc = pc.dictionary_encode(tokens)
+    seen = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    names = tuple(channels) if channels is not None else tuple(sorted(seen.tolist()))
+    index = {c: i for i, c in enumerate(names)}
+    unknown = [c for c in seen.tolist() if c not in index]
+    if unknown:
+        raise InvalidInput(f"path names channel {unknown[0]!r}, not among {list(names)}")
+    lookup = np.array([index[c] for c in seen.tolist()], dtype=np.int64)
+    return names, lookup[enc.indices.to_numpy(zero_copy_only=False)] if len(seen) else np.zeros(0, np.int64)
+
+
+def _build(paths: pa.Array, conv: FloatArray, null: FloatArray, amt: Mapping[str, FloatArray], sep: str,
+           channels: Sequence[str] | None) -> PathTable:
+    tokens, offsets = _split_paths(paths, sep)
+    names, codes = _channel_codes(tokens, channels)
+    # One canonical string per path ("a>b", blanks and spaces gone) identifies duplicates.
+    key = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets, pa.int64()), tokens), SEP)
+    enc = pc.dictionary_encode(key)
+    group = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = np.diff(offsets)
+    empty = lengths == 0
     unattributed = {"conversions": float(conv[empty].sum()), **{k: float(v[empty].sum()) for k, v in amt.items()}}
-    try:
-        keyed: dict[tuple[int, ...], int] = {}
-        rows: list[int] = []
-        for p in split:
-            key = tuple(index[c] for c in p)
-            rows.append(keyed.setdefault(key, len(keyed)))
-    except KeyError as e:
-        raise InvalidInput(f"path names channel {e.args[0]!r}, not among {list(names)}") from None
-    keep = ~empty
-    group = np.asarray(rows, dtype=np.int64)[keep] if rows else np.zeros(0, dtype=np.int64)
-    uniq = [k for k in keyed if k]
-    remap = np.full(len(keyed), -1, dtype=np.int64)
-    for new, k in enumerate(uniq):
-        remap[keyed[k]] = new
-    g = remap[group]
+    _, first = np.unique(group, return_index=True)  # groups are numbered in order of first appearance
+    first = first[lengths[first] > 0]
+    remap = np.full(len(enc.dictionary), -1, dtype=np.int64)
+    remap[group[first]] = np.arange(len(first))
+    g = remap[group[~empty]]
 
     def merge(a: FloatArray) -> FloatArray:
-        return np.bincount(g, weights=a[keep], minlength=len(uniq)).astype(float)
+        return np.bincount(g, weights=a[~empty], minlength=len(first)).astype(float)
 
-    lengths = np.array([len(k) for k in uniq], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    touches = np.array([c for k in uniq for c in k], dtype=np.int64)
-    return PathTable(names, offsets, touches, merge(conv), merge(null), {k: merge(v) for k, v in amt.items()},
-                     {k: v for k, v in unattributed.items() if v})
+    new_lengths = lengths[first]
+    new_offsets = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
+    gather = np.repeat(offsets[first] - new_offsets[:-1], new_lengths) + np.arange(int(new_offsets[-1]))
+    return PathTable(names, new_offsets, codes[gather], merge(conv), merge(null),
+                     {k: merge(v) for k, v in amt.items()}, {k: v for k, v in unattributed.items() if v})
+
+
+def _numbers(column: Any) -> FloatArray:
+    return np.asarray(pc.fill_null(column.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False), dtype=float)
 
 
 def from_arrow(table: pa.Table, *, path: str = "path", conversions: str = "conversions", nulls: str = "nulls",
                amounts: Sequence[str] = ("value",), sep: str = SEP) -> PathTable:
-    """From a table with a path column; missing amount columns are skipped."""
-    d = table.to_pydict()
-    have = [a for a in amounts if a in d]
-    fill = {a: [0.0 if v is None else v for v in d[a]] for a in have}
-    return from_rows([p or "" for p in d[path]], [c or 0 for c in d[conversions]], [n or 0 for n in d[nulls]],
-                     amounts=fill, sep=sep)
+    """From a table with a path column; missing amount columns are skipped, missing numbers count as 0."""
+    paths = table.column(path).cast(pa.string()).combine_chunks()
+    amt = {a: _numbers(table.column(a)) for a in amounts if a in table.column_names}
+    return _build(paths, _numbers(table.column(conversions)), _numbers(table.column(nulls)), amt, sep, None)

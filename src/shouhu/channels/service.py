@@ -24,7 +24,7 @@ PLAN_OUTCOMES = ("policies", "premium", "value")
 
 @dataclass(frozen=True)
 class AttributionReport:
-    config: jn.JourneyConfig
+    config: jn.JourneyConfig | None  # None when the paths came from the user's own file
     paths: PathTable
     results: list[Attribution]
     files: list[str] = field(default_factory=list)
@@ -33,8 +33,9 @@ class AttributionReport:
         return [r for a in self.results for r in a.rows()]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"end": self.config.end.isoformat(), "period_days": self.config.period_days,
-                "lookback_days": self.config.lookback_days, "sale_touch": self.config.sale_touch,
+        c = self.config
+        return {"end": c.end.isoformat() if c else None, "period_days": c.period_days if c else None,
+                "lookback_days": c.lookback_days if c else None, "sale_touch": c.sale_touch if c else None,
                 "distinct_paths": len(self.paths), "totals": self.paths.totals(),
                 "unattributed": dict(self.paths.unattributed), "channels": list(self.paths.channels),
                 "results": self.rows(),
@@ -57,13 +58,19 @@ def attribute(wh: Any, *, models: Sequence[str] = DEFAULT_MODELS, markov_orders:
     """Journeys → aggregated paths → every chosen model side by side (Markov at each order asked)."""
     cfg, paths = load_paths(wh, end=end, period_days=period_days, lookback_days=lookback_days,
                             sale_touch=sale_touch)
+    return attribute_paths(paths, models=models, markov_orders=markov_orders, out_dir=out_dir, config=cfg)
+
+
+def attribute_paths(paths: PathTable, *, models: Sequence[str] = DEFAULT_MODELS, markov_orders: Sequence[int] = (1, 2),
+                    out_dir: Path | None = None, config: jn.JourneyConfig | None = None) -> AttributionReport:
+    """Every chosen model on already aggregated ``paths`` (the warehouse's journeys or an analyst's file)."""
     results: list[Attribution] = []
     for name in models:
         if name == "markov":
             results += [get_model("markov", order=k).attribute(paths) for k in markov_orders]
         else:
             results.append(get_model(name).attribute(paths))
-    report = AttributionReport(cfg, paths, results)
+    report = AttributionReport(config, paths, results)
     if out_dir is not None:
         from shouhu.channels import charts
 

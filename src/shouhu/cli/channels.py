@@ -47,6 +47,9 @@ def attribute_cmd(
     lookback: Annotated[int, typer.Option(help="Days of touchpoints before the journey's end.")] = 90,
     period: Annotated[int, typer.Option(help="Days of conversions up to the data's end.")] = 365,
     no_sale_touch: Annotated[bool, typer.Option("--no-sale-touch", help="Do not count the sale itself.")] = False,
+    paths_file: Annotated[Path | None, typer.Option(
+        "--paths", help="Attribute your own journeys: CSV or Parquet with path (\"search > agent\"), conversions, "
+                        "nulls, value. Skips the warehouse.")] = None,
     out_dir: OutOpt = None, as_json: JsonOpt = False) -> None:
     """Multi-touch attribution of new policies (conversions and first-year premium) to channels."""
     from shouhu.channels import service
@@ -54,9 +57,14 @@ def attribute_cmd(
     from shouhu.storage.warehouse import Warehouse
 
     def run() -> dict[str, Any]:
+        chosen, orders = _split(models) or DEFAULT_MODELS, [int(k) for k in _split(order)]
+        if paths_file is not None:
+            from shouhu.channels.path_file import read_paths_file
+
+            return service.attribute_paths(read_paths_file(paths_file), models=chosen, markov_orders=orders,
+                                           out_dir=out_dir).to_dict()
         with Warehouse(get_settings().warehouse) as wh:
-            report = service.attribute(wh, models=_split(models) or DEFAULT_MODELS,
-                                       markov_orders=[int(k) for k in _split(order)], lookback_days=lookback,
+            report = service.attribute(wh, models=chosen, markov_orders=orders, lookback_days=lookback,
                                        period_days=period, sale_touch=not no_sale_touch, out_dir=out_dir)
             return report.to_dict()
 
@@ -65,9 +73,10 @@ def attribute_cmd(
         print_json(result)
         return
     t = result["totals"]
+    window = (f" (lookback {result['lookback_days']} days, period ending {result['end']})" if result["end"]
+              else f" (from {paths_file})")
     out.print(f"{result['distinct_paths']:,} distinct paths, {t['journeys']:,.0f} journeys, "
-              f"{t['conversions']:,.0f} conversions, first-year premium {t['value']:,.0f} "
-              f"(lookback {result['lookback_days']} days, period ending {result['end']})")
+              f"{t['conversions']:,.0f} conversions, value {t.get('value', 0.0):,.0f}{window}")
     value_cols = [c for c in ("value", "customer_value") if c in t]
     _table("attribution 渠道归因", result["results"], ["model", "channel", "conversions", *value_cols])
     for f in result["files"]:
