@@ -15,11 +15,25 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, String, and_, bindparam, false, func, select, true
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from shouhu.access.policy import RowRule
-from shouhu.storage.tables import customer_detail, customer_scope, reflected, staff
+from shouhu.storage.tables import customer_detail, customer_scope, customer_search_token, reflected, staff
 
 _shared: ContextVar[Connection | None] = ContextVar("shouhu_customer_reads", default=None)
 
@@ -146,20 +160,42 @@ SEARCH_COLUMNS = ("customer_id", "name_masked", "name_enc", "phone_masked", "pho
 
 def search(engine: Engine, rule: RowRule, *, name_bidx: str | None = None, phone_bidx: str | None = None,
            id_bidx: str | None = None, customer_id: str | None = None, city: str | None = None,
+           city_token: str | None = None, terms: list[dict[str, int]] | None = None,
            lifecycle_stage: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """Customers matching every given criterion (exact, via blind indexes), within the rule."""
+    """Customers matching every given criterion, within the rule.
+
+    Exact criteria go through blind indexes. ``terms`` (identity.search.hashed_terms) are partial
+    ones: each is ``{token: weight}`` and a customer must hold one token of every term in
+    ``customer_search_token``; results rank by the sum of each term's best weight (``score``).
+    ``city_token`` matches the normalised city (上海 finds 上海市); ``city`` the stored value as is."""
     cust, c360 = reflected(engine, "customer"), reflected(engine, "customer_360")
+    source: Any = cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id)
+    score: Any = literal(0)
+    for i, term in enumerate(terms or []):
+        weight = case(term, value=customer_search_token.c.token, else_=0)
+        matched = (select(customer_search_token.c.customer_id, func.max(weight).label("w"))
+                   .where(customer_search_token.c.token.in_(list(term)))
+                   .group_by(customer_search_token.c.customer_id).subquery(f"term{i}"))
+        source = source.join(matched, matched.c.customer_id == cust.c.customer_id)
+        score = score + matched.c.w
     query: Select[Any] = select(*[cust.c[c] for c in SEARCH_COLUMNS], c360.c.age, c360.c.lifecycle_stage,
-                                c360.c.policies_in_force, c360.c.annualised_premium).select_from(
-        cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id))
+                                c360.c.policies_in_force, c360.c.annualised_premium,
+                                score.label("score")).select_from(source)
     conditions = [scope_condition(rule, cust.c.customer_id)]
     for column, value in (("name_bidx", name_bidx), ("phone_bidx", phone_bidx), ("id_number_bidx", id_bidx),
-                          ("customer_id", customer_id), ("city", city)):
+                          ("customer_id", customer_id)):
         if value:
             conditions.append(cust.c[column] == value)
+    if city_token:
+        in_city = select(customer_search_token.c.customer_id).where(customer_search_token.c.token == city_token)
+        conditions.append(or_(cust.c.customer_id.in_(in_city), cust.c.city == city) if city
+                          else cust.c.customer_id.in_(in_city))
+    elif city:
+        conditions.append(cust.c.city == city)
     if lifecycle_stage:
         conditions.append(c360.c.lifecycle_stage == lifecycle_stage)
-    query = query.where(and_(*conditions)).order_by(cust.c.customer_id).limit(limit).offset(offset)
+    query = (query.where(and_(*conditions)).order_by(score.desc(), cust.c.customer_id)
+             .limit(limit).offset(offset))
     with _connect(engine) as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import pyarrow as pa
-from sqlalchemy import MetaData, Table, delete
+from sqlalchemy import Connection, MetaData, Table, delete
 
 from shouhu.errors import StorageError
 from shouhu.storage.serving import engine_for
@@ -26,11 +26,13 @@ def _batches(data: Rows) -> Iterable[pa.RecordBatch]:
     return data()
 
 
-def publish_tables(url: str, tables: Mapping[str, Rows], fail_after: str | None = None) -> dict[str, int]:
+def publish_tables(url: str, tables: Mapping[str, Rows], fail_after: str | None = None,
+                   finish: Callable[[Connection], Any] | None = None) -> dict[str, int]:
     """Replace the rows of each serving table with ``tables[name]``; returns rows written per table.
 
     Each value is an Arrow table or a function returning record batches (called inside the
     transaction). ``fail_after`` (tests only) raises after that table is written, to prove the rollback.
+    ``finish`` runs last in the same transaction (workforce: re-apply pod assignments to customer_scope).
     """
     engine = engine_for(url)
     written: dict[str, int] = {}
@@ -50,6 +52,8 @@ def publish_tables(url: str, tables: Mapping[str, Rows], fail_after: str | None 
                     written[name] += len(rows)
                 if fail_after == name:
                     raise StorageError(f"injected failure after publishing {name}")
+            if finish is not None:
+                finish(conn)
     except StorageError:
         raise
     except Exception as e:

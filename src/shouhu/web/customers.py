@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from shouhu.access.policy import FieldView, Principal, can_reveal, field_view, row_rule
+from shouhu.identity.search import QueryError, city_token, hashed_terms
 from shouhu.storage import customers as store
 from shouhu.web.auth import record
 from shouhu.web.shaping import reveal_values, shape
@@ -46,17 +47,30 @@ def search(state: AppState, principal: Principal, *, q: str | None = None, name:
            phone: str | None = None, id_number: str | None = None, customer_id: str | None = None,
            city: str | None = None, lifecycle_stage: str | None = None, limit: int = 50,
            offset: int = 0) -> list[dict[str, Any]]:
+    """Customers within the caller's scope, masked, best match first.
+
+    ``q`` is exact when it is a customer id, an ID number or a whole phone number; anything else is a
+    partial search (surname, leading characters, pinyin or initials, last 4 phone digits) through the
+    keyed search tokens (identity.search). ``city`` matches with or without 市. Bad ``q``: 400."""
+    terms: list[dict[str, int]] | None = None
     if q:
         guess = classify_query(q)
-        name, phone = guess.get("name", name), guess.get("phone", phone)
+        phone = guess.get("phone", phone)
         id_number, customer_id = guess.get("id_number", id_number), guess.get("customer_id", customer_id)
+        if "name" in guess:
+            try:
+                terms = hashed_terms(guess["name"], state.search_tokens)
+            except QueryError as e:
+                raise HTTPException(400, str(e)) from None
     bidx = state.cipher.blind_index
     criteria = {"name_bidx": bidx(name) if name else None,
                 "phone_bidx": bidx(normalise_phone(phone)) if phone else None,
                 "id_bidx": bidx(id_number.strip().upper()) if id_number else None}
-    if not any(criteria.values()) and not (customer_id or city or lifecycle_stage):
+    town = city.strip() if city else None
+    if not any(criteria.values()) and not (terms or customer_id or town or lifecycle_stage):
         return []
-    rows = store.search(state.engine, row_rule(principal), customer_id=customer_id, city=city,
+    rows = store.search(state.engine, row_rule(principal), customer_id=customer_id, city=town,
+                        city_token=city_token(town, state.search_tokens) if town else None, terms=terms,
                         lifecycle_stage=lifecycle_stage, limit=min(limit, 500), offset=offset, **criteria)
     return [shape(principal, r, state.cipher) for r in rows]
 

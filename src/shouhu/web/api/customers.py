@@ -21,14 +21,17 @@ Reader = Depends(require(Action.CUSTOMER_READ))
 Lang = Literal["zh", "en"]
 LangQuery = Query("zh", description="language of the labels: zh (default) or en")
 # scoring.nba.ACTION_TYPES, spelled out for the OpenAPI document (a test keeps the two equal).
-ActionCode = Literal["retention_contact", "claim_help", "policy_review", "close_gap", "health_programme",
-                     "upgrade_membership"]
+ActionCode = Literal["retention_contact", "grace_collection", "reinstatement", "claim_help", "policy_review",
+                     "close_gap", "health_programme", "upgrade_membership"]
 
 
-@router.get("/customers", summary="Search customers (exact, by name, phone, ID number or customer id), paged",
+@router.get("/customers", summary="Search customers, best match first, paged: q = customer id, ID number or "
+                                  "phone (exact), or name, surname, pinyin, initials, last 4 phone digits (partial)",
             response_model=dict[str, Any])
 async def search(request: Request, principal: Principal = Reader,
-                 q: str | None = Query(None, max_length=100, description="name, phone, ID number or customer id"),
+                 q: str | None = Query(None, max_length=100,
+                                       description="customer id, ID number or phone (exact); name, surname, "
+                                                   "pinyin, initials, last 4 phone digits (partial)"),
                  name: str | None = Query(None, max_length=100), phone: str | None = Query(None, max_length=32),
                  id_number: str | None = Query(None, max_length=32), city: str | None = Query(None, max_length=64),
                  lifecycle_stage: str | None = Query(None, max_length=32),
