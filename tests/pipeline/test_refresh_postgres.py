@@ -41,7 +41,8 @@ def test_postgres_warehouse_refresh_equals_duckdb(loaded_book: LoadedBookFactory
                 "households": sorted(wh.query("SELECT customer_id, household_id, role FROM household_member")),
             }
     duck, pg = results["duckdb"], results["postgres"]
-    assert pg["run"].steps[0]["detail"]["linked_in"] == "scratch duckdb"
+    identity = next(s for s in pg["run"].steps if s["step"] == "identity")
+    assert identity["detail"]["linked_in"] == "scratch duckdb"
     assert pg["clusters"] == duck["clusters"] and len(pg["clusters"]) > 300
     assert pg["households"] == duck["households"]
     assert pg["tags"] == duck["tags"]

@@ -27,6 +27,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -40,6 +41,8 @@ from shouhu.access.policy import row_rule
 from shouhu.access.roles import ACTIONS, Action, Role
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage import accounts, audit, wallet
+from shouhu.storage import activities as activity_store
+from shouhu.storage import cases as case_store
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import audit_log, reflected
 from shouhu.web import auth
@@ -60,7 +63,9 @@ RISK = {"age_band": "31_45", "income_stability": "stable", "investable_share": "
 class Sample:
     """A request to send to one route. Strings may hold placeholders, filled per probe:
     ``{customer}`` (own or foreign customer id), ``{household}`` (its household), ``{record}``
-    (one of its identity records), ``{other}`` (a second customer in scope), ``{user}`` (a user id).
+    (one of its identity records), ``{other}`` (a second customer in scope), ``{user}`` (a user id),
+    ``{me}`` (the caller's user id), ``{task}`` (a fresh task about the customer, see ``task``),
+    ``{case}`` (a fresh claim-help case of the customer with a checklist and an encrypted field, see ``case``).
     Path parameters are filled from ``PATH_PARAMS`` (or ``path``)."""
 
     params: dict[str, Any] = field(default_factory=dict)
@@ -73,13 +78,18 @@ class Sample:
     public: bool = False        # no sign-in needed
     send_public: bool = True    # public routes: send an anonymous request (not for sign-in forms)
     ok: tuple[int, ...] = ()    # statuses the own-customer request may give (default: below 400)
+    task: str = "open"          # {task}: a fresh task of the customer is made per request, in this status
+    case: str = "open"          # {case}: a fresh service case of the customer per request, in this status
 
 
 PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user_id": "{user}",
-               "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}"}
-BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id")
+               "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
+               "task_id": "{task}", "case_id": "{case}"}
+BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
+         "task_id", "case", "case_id")
 
 RULE = "age >= 18"
+SOON = (date.today() + timedelta(days=30)).isoformat()
 S = Sample
 ROUTES: dict[str, Sample] = {
     # --- application and documents ---
@@ -184,6 +194,41 @@ ROUTES: dict[str, Sample] = {
     "GET /console/channels/attribution": S(control="one"),
     "GET /console/channels/roi": S(control="one"),
     "POST /console/channels/plan": S(form={"weeks": "13"}, control="one"),
+    # --- workforce: KPI scorecards (aggregates, scoped by access.policy.scorecard_filters) and the simulator ---
+    "GET /api/v1/workforce/scorecards": S(params={"level": "agent"}, control="one"),
+    "GET /api/v1/workforce/handovers": S(),
+    "GET /api/v1/customers/{customer_id}/pod": S(),
+    "POST /api/v1/workforce/simulate": S(json={"plan": "balanced", "years": 3}, control="one"),
+    "GET /console/workforce": S(params={"level": "agent"}, control="one"),
+    "GET /console/workforce/simulate": S(params={"years": "3"}, control="one"),
+    # --- tasks and activities (the worklist) ---
+    "GET /api/v1/work/tasks": S(params={"customer_id": "{customer}", "view": "all"}, search=True),
+    "POST /api/v1/work/tasks": S(json={"customer_id": "{customer}", "title": "权限矩阵回访", "due_date": "2031-01-01"}),
+    "GET /api/v1/work/tasks/{task_id}": S(),
+    "POST /api/v1/work/tasks/{task_id}/complete": S(json={"outcome": "contacted", "note": "权限矩阵"}),
+    "POST /api/v1/work/tasks/{task_id}/snooze": S(json={"until": SOON}),
+    "POST /api/v1/work/tasks/{task_id}/cancel": S(json={"reason": "权限矩阵"}),
+    "POST /api/v1/work/tasks/{task_id}/reopen": S(task="snoozed"),
+    "POST /api/v1/work/tasks/{task_id}/reassign": S(json={"to_user": "{me}", "reason": "权限矩阵"}),
+    "GET /api/v1/work/activities": S(params={"customer_id": "{customer}"}),
+    "POST /api/v1/work/activities": S(json={"customer_id": "{customer}", "kind": "note", "summary": "权限矩阵"}),
+    "GET /api/v1/work/calendar": S(control="one"),
+    # --- service cases ---
+    "GET /api/v1/cases": S(params={"customer_id": "{customer}", "view": "all"}, search=True),
+    "POST /api/v1/cases": S(json={"customer_id": "{customer}", "case_type": "complaint", "subject": "权限矩阵投诉"}),
+    "GET /api/v1/cases/{case_id}": S(),
+    "POST /api/v1/cases/{case_id}/status": S(json={"status": "in_progress", "note": "权限矩阵"}),
+    "POST /api/v1/cases/{case_id}/reopen": S(json={"reason": "权限矩阵"}, case="resolved"),
+    "POST /api/v1/cases/{case_id}/comments": S(json={"note": "权限矩阵"}),
+    "POST /api/v1/cases/{case_id}/checklist": S(json={"code": "claim_form"}),
+    "POST /api/v1/cases/{case_id}/reveal": S(json={"reason": "权限矩阵"}, reveals=True),
+    "GET /console/cases": S(params={"customer_id": "{customer}", "view": "all"}),
+    "GET /console/cases/new": S(params={"customer_id": "{customer}"}),
+    "POST /console/cases": S(form={"customer_id": "{customer}", "case_type": "complaint", "subject": "权限矩阵投诉"}),
+    "GET /console/cases/{case_id}": S(),
+    "POST /console/cases/{case_id}/status": S(form={"status": "in_progress"}),
+    "GET /h5/cases": S(),
+    "POST /h5/cases": S(form={"case_type": "complaint", "subject": "权限矩阵投诉"}),
     # --- customer H5 (and its sign-in API) ---
     "GET /h5/login": S(public=True),
     "POST /h5/login/code": S(public=True, send_public=False),
@@ -356,8 +401,12 @@ def send(m: Matrix, key: str, who: str | None, customer: str, client: TestClient
     sample = ROUTES[key]
     role = who if who in ROLES else "agent"
     values = {"customer": customer, "household": m.households.get(customer, "HH000000000000"),
-              "wallet": str(m.wallets.get(customer, 0)),
+              "wallet": str(m.wallets.get(customer, 0)), "me": m.web.users[role],
               "record": m.records.get(customer, "none:0"), "other": m.others[role], "user": m.web.users["analyst"]}
+    if "{task_id}" in template:
+        values["task"] = str(_fresh_task(m, customer, sample.task))
+    if "{case_id}" in template:
+        values["case"] = str(_fresh_case(m, customer, sample.case))
     path = template
     for name in re.findall(r"{(\w+)}", template):
         path = path.replace("{" + name + "}", _fill(sample.path.get(name, PATH_PARAMS.get(name, "x")), values))
@@ -382,6 +431,23 @@ def send(m: Matrix, key: str, who: str | None, customer: str, client: TestClient
     elif form is not None and method != "GET":
         kwargs["data"] = form
     return client.request(method, path, **kwargs)
+
+
+def _fresh_task(m: Matrix, customer: str, status: str) -> int:
+    extra = {"snoozed_until": "2031-01-01"} if status == "snoozed" else {}
+    return activity_store.create_task(m.web.engine, {
+        "customer_id": customer, "owner_user_id": m.web.users["agent"], "title": "权限矩阵任务", "source": "manual",
+        "status": status, "priority": 2, "due_date": "2030-12-31"} | extra, "matrix")
+
+
+def _fresh_case(m: Matrix, customer: str, status: str) -> int:
+    stamp = "2030-12-30T10:00:00+08:00"
+    return case_store.create_case(m.web.engine, {
+        "customer_id": customer, "case_type": "claim_help", "status": status, "priority": 2, "subject": "权限矩阵工单",
+        "claim_type": "medical", "checklist": json.dumps([{"code": "claim_form", "received": False}]),
+        "payload_enc": FieldCipher.from_text(KEY).encrypt(json.dumps({"incident_date": "2030-12-01"})),
+        "channel": "console", "owner_user_id": m.web.users["agent"], "opened_at": stamp, "clock_since": stamp,
+        "consumed_s": 0.0, "reopened": 0, "escalated": 0}, "matrix")
 
 
 # --- what every answer must (not) contain -------------------------------------------------------

@@ -103,6 +103,22 @@ def field_view(principal: Principal, field: str) -> FieldView:
     return FieldView.MASKED if can_reveal(principal) else FieldView.LOCKED
 
 
+def scorecard_filters(principal: Principal, level: str) -> dict[str, str] | None:
+    """The customer_scope filters of the scorecards ``principal`` may see at ``level``; None: none.
+
+    Agents see their own scorecard only (level agent); branch managers their branch and its teams
+    and agents; head office and admin everything.
+    """
+    role = principal.role
+    if role in (Role.ADMIN, Role.HEAD_OFFICE):
+        return {}
+    if role is Role.BRANCH_MANAGER and principal.branch_id:
+        return {"branch_id": principal.branch_id}
+    if role is Role.AGENT and principal.staff_id and level == "agent":
+        return {"agent_id": principal.staff_id}
+    return None
+
+
 def service_team_id(branch_id: str | None) -> str | None:
     """The service team that looks after a branch's customers (service staff and health managers)."""
     return None if not branch_id else f"{branch_id}-SVC"

@@ -48,24 +48,40 @@ class Action(StrEnum):
     CONSENT_READ = "consent.read"
     USER_MANAGE = "user.manage"
     SELF_SERVICE = "self.service"      # a customer's own H5 pages
+    KPI_READ = "kpi.read"              # KPI scorecards, within access.policy.scorecard_filters
+    INCENTIVE_SIMULATE = "incentive.simulate"  # run incentive plans against behaviour profiles (no personal data)
+    ACTIVITY_WRITE = "activity.write"  # tasks (create, complete, snooze), notes, calls, visits
+    TASK_ASSIGN = "task.assign"        # reassign a task to another account that sees the customer
+    CASE_WRITE = "case.write"          # service cases: open, change status, comment, checklist (operations.cases)
 
 
 _ALL_STAFF = {Action.DASHBOARD, Action.CUSTOMER_READ}
 _SELLERS = _ALL_STAFF | {Action.CUSTOMER_EXPORT, Action.REVEAL, Action.SEGMENT_READ, Action.SEGMENT_EXPORT,
-                         Action.ADVICE_RUN}
+                         Action.ADVICE_RUN, Action.ACTIVITY_WRITE}
 
 ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(set(Action) - {Action.SELF_SERVICE}),
     Role.HEAD_OFFICE: frozenset(_SELLERS | {Action.IDENTITY_REVIEW, Action.IDENTITY_DECIDE, Action.QUALITY_READ,
-                                            Action.CHANNELS_READ}),
-    Role.BRANCH_MANAGER: frozenset(_SELLERS | {Action.QUALITY_READ}),
+                                            Action.CHANNELS_READ, Action.TASK_ASSIGN}),
+    Role.BRANCH_MANAGER: frozenset(_SELLERS | {Action.QUALITY_READ, Action.TASK_ASSIGN}),
     Role.AGENT: frozenset(_SELLERS),
-    Role.SERVICE: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
-    Role.HEALTH_MANAGER: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ}),
+    Role.SERVICE: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ, Action.ACTIVITY_WRITE}),
+    Role.HEALTH_MANAGER: frozenset(_ALL_STAFF | {Action.REVEAL, Action.SEGMENT_READ, Action.ACTIVITY_WRITE}),
     Role.ANALYST: frozenset(_ALL_STAFF | {Action.SEGMENT_READ, Action.QUALITY_READ, Action.CHANNELS_READ}),
     Role.COMPLIANCE: frozenset(_ALL_STAFF | {Action.AUDIT_READ, Action.CONSENT_READ, Action.QUALITY_READ}),
     Role.CUSTOMER: frozenset({Action.SELF_SERVICE}),
 }
+
+
+# Workforce scorecards (rows decided by access.policy.scorecard_filters) and the incentive simulator.
+for _role, _extra in {Role.HEAD_OFFICE: {Action.KPI_READ, Action.INCENTIVE_SIMULATE},
+                      Role.BRANCH_MANAGER: {Action.KPI_READ, Action.INCENTIVE_SIMULATE},
+                      Role.AGENT: {Action.KPI_READ}}.items():
+    ACTIONS[_role] = ACTIONS[_role] | _extra
+
+# Service cases (保全/理赔协助/投诉): whoever serves the customer; reading a case needs customer.read.
+for _role in (Role.HEAD_OFFICE, Role.BRANCH_MANAGER, Role.AGENT, Role.SERVICE):
+    ACTIONS[_role] = ACTIONS[_role] | {Action.CASE_WRITE}
 
 
 def role_from_text(value: str) -> Role:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shouhu.cli.advice import register as register_advice
+from shouhu.cli.cases import cases_app
 from shouhu.cli.channels import channels_app
 from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
 from shouhu.cli.identity import identity_app
@@ -27,6 +28,7 @@ from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
 from shouhu.cli.stewardship import register as register_stewardship
 from shouhu.cli.web import register as register_web
+from shouhu.cli.workforce import workforce_app
 from shouhu.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -51,6 +53,8 @@ register_scoring(model_app)
 app.add_typer(tags_app, name="tags")
 app.add_typer(segment_app, name="segment")
 app.add_typer(channels_app, name="channels")
+app.add_typer(workforce_app, name="workforce")
+app.add_typer(cases_app, name="cases")
 register_web(app)
 
 

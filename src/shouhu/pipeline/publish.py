@@ -17,12 +17,15 @@ import pyarrow as pa
 
 from shouhu.customer360.detail import policy_rows, scope_expr, staff_expr, timeline_rows
 from shouhu.customer360.step import input_tables
+from shouhu.identity.search import SearchTokens, token_rows
 from shouhu.model.marts import CUSTOMER, CUSTOMER_360
 from shouhu.model.masking import mask
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage.exprs import one_per
 from shouhu.storage.publish import Rows, publish_tables
 from shouhu.storage.warehouse import Warehouse
+from shouhu.storage.workforce import overlay_scope
+from shouhu.workforce.producers import producer_expr
 
 BATCH = 20_000
 MASKED = ("name", "phone", "id_number")
@@ -108,6 +111,21 @@ def _protected(wh: Warehouse, name: str, entity: Any, cipher: FieldCipher) -> Ca
     return batches
 
 
+def search_token_batches(wh: Warehouse, cipher: FieldCipher) -> Iterator[pa.RecordBatch]:
+    """Rows of customer_search_token: keyed hashes of name pieces, pinyin, phone tail and city
+    (identity.search); the clear values never leave this function."""
+    tokens = SearchTokens.of(cipher)
+    t = wh.table("customer")
+    for batch in t.select(*[c for c in ("customer_id", "name", "phone", "city") if c in t.columns]) \
+            .to_pyarrow_batches(chunk_size=BATCH):
+        rows = list(token_rows(batch.to_pylist(), tokens))
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=TOKEN_SCHEMA)
+
+
+TOKEN_SCHEMA = pa.schema([("customer_id", pa.string()), ("kind", pa.string()), ("token", pa.string())])
+
+
 def _json_default(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
@@ -187,6 +205,7 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None
         "household_member": lambda: _stream(wh, "household_member"),
         "identity_record": lambda: _stream(wh, "identity_cluster"),
         "identity_review": lambda: iter(review_rows(wh).to_batches(BATCH)),
+        "customer_search_token": partial(search_token_batches, wh, cipher),
     }
     if wh.has_table("customer_tag"):
         tables["customer_tag"] = lambda: _stream(wh, "customer_tag")
@@ -195,6 +214,8 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None
             tables[optional] = partial(_stream, wh, optional)
     if wh.has_table("src_staff"):
         tables["staff"] = lambda: staff_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
+    if all(wh.has_table(n) for n in ("src_policy", "identity_cluster")):
+        tables["policy_producer"] = lambda: producer_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
     if wh.has_table("customer_360"):
         tables["customer_scope"] = lambda: scope_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
         tables["customer_detail"] = partial(detail_documents, wh, as_of or date.today())
@@ -223,4 +244,5 @@ def score_tables(wh: Warehouse, as_of: date | None) -> dict[str, Rows]:
 
 def publish_marts(wh: Warehouse, serving_url: str, cipher: FieldCipher,
                   fail_after: str | None = None, as_of: date | None = None) -> dict[str, int]:
-    return publish_tables(serving_url, serving_tables(wh, cipher, as_of), fail_after=fail_after)
+    return publish_tables(serving_url, serving_tables(wh, cipher, as_of), fail_after=fail_after,
+                          finish=overlay_scope)

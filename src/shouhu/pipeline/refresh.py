@@ -26,13 +26,16 @@ from typing import Any
 from shouhu.errors import ShouhuError, UnknownName
 from shouhu.settings import Settings
 from shouhu.storage import runs
-from shouhu.storage.serving import upgrade
+from shouhu.storage.serving import engine_for, upgrade
 from shouhu.storage.warehouse import Warehouse
 
-STEPS = ("identity", "golden", "households", "customer_360", "gaps", "tags", "value", "actions", "publish")
+STEPS = ("activities", "identity", "golden", "households", "customer_360", "gaps", "tags", "value", "actions",
+         "publish")
+# Steps that read or write the configured warehouse even on Spark (serving writes in, marts out).
+HOME_STEPS = ("activities", "publish")
 ENGINES = ("auto", "spark")  # auto: the configured warehouse
 # Extra steps of a Spark run, around the pipeline proper.
-SPARK_STEPS = ("copy_to_spark", *STEPS[:-1], "copy_back", STEPS[-1])
+SPARK_STEPS = (STEPS[0], "copy_to_spark", *STEPS[1:-1], "copy_back", STEPS[-1])
 Progress = Callable[[str, str], None]  # (step, "start" | "done")
 
 
@@ -54,13 +57,15 @@ class RefreshResult:
         return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "seconds": self.seconds, "steps": self.steps}
 
 
-def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Warehouse], Any]]:
+def _step_functions(settings: Settings, as_of: date,
+                    serving_engine: Any) -> dict[str, Callable[[Warehouse], Any]]:
     from shouhu.advice.batch import build_customer_gaps
     from shouhu.customer360 import build_customer_360
     from shouhu.identity.golden import build_golden_records
     from shouhu.identity.households import build_households
     from shouhu.identity.resolve import resolve_identities
     from shouhu.identity.stewardship import constraints
+    from shouhu.operations.activities import export_to_warehouse, materialise
     from shouhu.pipeline.publish import publish_marts
     from shouhu.privacy.crypto import cipher_from_settings
     from shouhu.scoring.nba import build_next_best_actions
@@ -68,6 +73,12 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
     from shouhu.segments.tags import apply_tags, load_tag_library
 
     decided = constraints(settings.serving)
+
+    def publish_and_materialise(wh: Warehouse) -> Any:
+        """Publish the marts, then turn the new next best actions into tasks (after the commit: a task
+        list never points at actions that were rolled back)."""
+        written = publish_marts(wh, settings.serving, cipher_from_settings(settings), as_of=as_of)
+        return written | {f"task_{k}": v for k, v in materialise(serving_engine, as_of).items()}
 
     def identity(wh: Warehouse) -> Any:
         if wh.supports_splink:
@@ -91,7 +102,10 @@ def _step_functions(settings: Settings, as_of: date) -> dict[str, Callable[[Ware
         "value": lambda wh: build_customer_value(wh, as_of),
         "actions": lambda wh: build_next_best_actions(wh, as_of),
         "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
-        "publish": lambda wh: publish_marts(wh, settings.serving, cipher_from_settings(settings), as_of=as_of),
+        "publish": lambda wh: publish_and_materialise(wh),
+        # staff tasks and activities written since the last run, for the steps that follow (never lost:
+        # publish replaces only the marts it names, not these serving tables)
+        "activities": lambda wh: export_to_warehouse(serving_engine, wh),
     }
 
 
@@ -119,8 +133,9 @@ def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress
     logged_engine = "spark" if engine == "spark" else settings.warehouse.split(":", 1)[0]
     runs.start_run(settings.serving, result.run_id, logged_engine, as_of)
     current = "setup"
+    serving_engine = engine_for(settings.serving)
     try:
-        functions = _step_functions(settings, as_of)
+        functions = _step_functions(settings, as_of, serving_engine)
         with _warehouses(settings, engine) as (home, work):
             for current in steps_for(engine):
                 if progress:
@@ -131,7 +146,7 @@ def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress
                 elif current == "copy_back":
                     detail = _copy_marts(work, home)
                 else:  # publish reads the configured warehouse, the others the working one
-                    detail = functions[current](home if current == "publish" else work)
+                    detail = functions[current](home if current in HOME_STEPS else work)
                 result.steps.append({"step": current, "seconds": round(time.perf_counter() - started, 3),
                                      "detail": detail})
                 if progress:
@@ -140,6 +155,8 @@ def refresh(settings: Settings, *, as_of: date | None = None, progress: Progress
         runs.finish_run(settings.serving, result.run_id, "failed", result.steps, f"{current}: {e}")
         raise RefreshFailed(f"refresh failed at step {current!r}: {e}; the published marts are unchanged",
                             step=current, run_id=result.run_id) from e
+    finally:  # a pooled connection left open would keep PostgreSQL from copying or dropping the database
+        serving_engine.dispose()
     runs.finish_run(settings.serving, result.run_id, "succeeded", result.steps)
     return result
 

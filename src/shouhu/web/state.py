@@ -6,11 +6,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
 
 from shouhu.access.policy import Principal
+from shouhu.identity.search import SearchTokens
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.settings import Settings
 
@@ -61,6 +63,11 @@ class AppState:
     client_fail_limit: int = 20        # per client address per window
     fail_window_s: float = 900.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def search_tokens(self) -> SearchTokens:
+        """Keys the partial-search tokens (identity.search) as the publication did."""
+        return SearchTokens.of(self.cipher)
 
     @property
     def demo(self) -> bool:

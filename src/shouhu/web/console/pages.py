@@ -78,6 +78,9 @@ i18n.register({
     "holder": ("投保人", "Holder"),
     "insured": ("被保险人", "Insured"),
     "search_filters": ("筛选", "Filters"),
+    "search_bad_query": ("无法查询：数字请输入手机号后4位或完整11位手机号，或输入姓名、姓氏、拼音首字母",
+                         "Cannot search: give the last 4 digits or all 11 of a phone, or a name, surname or "
+                         "pinyin initials"),
     "search_any_stage": ("全部阶段", "Any stage"),
     "search_prev": ("上一页", "Previous"),
     "search_next": ("下一页", "Next"),
@@ -204,7 +207,12 @@ def search(request: Request, q: str = Query("", max_length=100), city: str = Que
     """The search page, or (HTMX) just its results. Paging and export take the criteria from the search
     form (hx-include / copied on submit), so result fragments never carry the query."""
     q, city, lifecycle = q.strip(), city.strip(), _stage(stage)
-    rows = _search_rows(request, principal, q, city, lifecycle, PAGE_SIZE + 1, offset)
+    try:
+        rows, error = _search_rows(request, principal, q, city, lifecycle, PAGE_SIZE + 1, offset), None
+    except HTTPException as e:
+        if e.status_code != 400:
+            raise
+        rows, error = [], str(e.detail)
     more = len(rows) > PAGE_SIZE
     lang = lang_of(request)
     shown = [r | {"lifecycle_label": customer_view.label_of("lifecycle_stage", r.get("lifecycle_stage"), lang)}
@@ -212,6 +220,7 @@ def search(request: Request, q: str = Query("", max_length=100), city: str = Que
     q_echo, q_masked = _echo(q)
     template = "console/_search_results.html" if request.headers.get("hx-request") else "console/search.html"
     return page(request, template, q=q_echo, q_masked=q_masked, city=city, stage=lifecycle or "", rows=shown,
+                error="search_bad_query" if error else None,
                 offset=offset, searched=bool(q or city or lifecycle), page_no=offset // PAGE_SIZE + 1,
                 prev_offset=max(offset - PAGE_SIZE, 0) if offset > 0 else None,
                 next_offset=offset + PAGE_SIZE if more else None,

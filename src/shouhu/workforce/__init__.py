@@ -1,0 +1,1 @@
+"""The sales and service workforce: service pods, KPI scorecards and incentive plans."""
