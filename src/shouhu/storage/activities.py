@@ -41,12 +41,18 @@ def get_task(engine: Engine, rule: RowRule, task_id: int) -> dict[str, Any] | No
     return None if row is None else dict(row._mapping)
 
 
-def update_task(engine: Engine, task_id: int, changes: Mapping[str, Any], actor: str) -> None:
+def update_task(engine: Engine, task_id: int, changes: Mapping[str, Any], actor: str,
+                expected_status: str | None = None) -> bool:
+    """Apply the changes; with ``expected_status`` only while the task still has that status (False
+    when it had changed meanwhile, so a concurrent completion cannot be overwritten)."""
     extra: dict[str, Any] = {"updated_at": now()}
     if changes.get("status") in FINAL:
         extra |= {"closed_at": extra["updated_at"], "closed_by": actor}
+    query = update(task).where(task.c.id == task_id)
+    if expected_status is not None:
+        query = query.where(task.c.status == expected_status)
     with engine.begin() as conn:
-        conn.execute(update(task).where(task.c.id == task_id).values(**(dict(changes) | extra)))
+        return bool(conn.execute(query.values(**(dict(changes) | extra))).rowcount)
 
 
 def _actionable(today: str) -> Any:

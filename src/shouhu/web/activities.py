@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from shouhu.access.policy import Principal, row_rule
+from shouhu.access.policy import Principal, allowed, row_rule
+from shouhu.access.roles import Action
 from shouhu.operations import activities as ops
 from shouhu.storage import accounts, audit
 from shouhu.storage import activities as store
@@ -79,9 +80,13 @@ def create_task(state: AppState, principal: Principal, request: Request, *, cust
     return {"id": task_id} | values
 
 
-def _apply(state: AppState, principal: Principal, request: Request, task_id: int, action: str,
+def _apply(state: AppState, principal: Principal, request: Request, task: dict[str, Any], action: str,
            changes: dict[str, Any], **detail: Any) -> dict[str, Any]:
-    store.update_task(state.engine, task_id, changes, principal.user_id)
+    """Write the changes if the task still has the status they were decided on (409 otherwise: two
+    people completing the same task at once get one success and one conflict), then audit."""
+    task_id = int(task["id"])
+    if not store.update_task(state.engine, task_id, changes, principal.user_id, expected_status=task["status"]):
+        raise HTTPException(409, f"task {task_id} was changed by someone else meanwhile; load it again")
     record(state, principal, action, "task", str(task_id), request, **detail)
     return task_or_404(state, principal, task_id)
 
@@ -98,26 +103,28 @@ def complete(state: AppState, principal: Principal, request: Request, task_id: i
              note: str = "") -> dict[str, Any]:
     task = task_or_404(state, principal, task_id)
     changes = _transition(ops.complete, task, outcome) | {"outcome_note": audit.scrub(note.strip())[:2000] or None}
-    return _apply(state, principal, request, task_id, "task_done", changes, customer_id=task["customer_id"],
+    return _apply(state, principal, request, task, "task_done", changes, customer_id=task["customer_id"],
                   outcome=outcome)
 
 
 def snooze(state: AppState, principal: Principal, request: Request, task_id: int, until: str) -> dict[str, Any]:
     task = task_or_404(state, principal, task_id)
     changes = _transition(ops.snooze, task, ops.parse_day(until, "until"), today())
-    return _apply(state, principal, request, task_id, "task_snoozed", changes, customer_id=task["customer_id"],
+    return _apply(state, principal, request, task, "task_snoozed", changes, customer_id=task["customer_id"],
                   until=until)
 
 
 def cancel(state: AppState, principal: Principal, request: Request, task_id: int, reason: str) -> dict[str, Any]:
     task = task_or_404(state, principal, task_id)
     changes = _transition(ops.cancel, task) | {"outcome_note": audit.scrub(reason.strip())[:2000] or None}
-    return _apply(state, principal, request, task_id, "task_cancelled", changes, reason=reason.strip()[:200])
+    return _apply(state, principal, request, task, "task_cancelled", changes, reason=reason.strip()[:200],
+                  customer_id=task["customer_id"])
 
 
 def reopen(state: AppState, principal: Principal, request: Request, task_id: int) -> dict[str, Any]:
     task = task_or_404(state, principal, task_id)
-    return _apply(state, principal, request, task_id, "task_reopened", _transition(ops.reopen, task))
+    return _apply(state, principal, request, task, "task_reopened", _transition(ops.reopen, task),
+                  customer_id=task["customer_id"])
 
 
 def reassign(state: AppState, principal: Principal, request: Request, task_id: int, to_user: str,
@@ -128,10 +135,13 @@ def reassign(state: AppState, principal: Principal, request: Request, task_id: i
     user = accounts.get_user(state.engine, to_user)
     if user is None or not user["active"]:
         raise HTTPException(400, f"to_user: no active account {to_user!r}")
-    if not customer_store.in_scope(state.engine, row_rule(principal_from_user(user)), task["customer_id"]):
+    new_owner = principal_from_user(user)
+    if not allowed(new_owner, Action.ACTIVITY_WRITE):
+        raise HTTPException(400, f"to_user: {to_user} has the role {new_owner.role.value}, which may not work on tasks")
+    if not customer_store.in_scope(state.engine, row_rule(new_owner), task["customer_id"]):
         raise HTTPException(400, f"to_user: {to_user} may not see this task's customer")
     changes = {"owner_user_id": user["user_id"], "owner_staff_id": user["staff_id"]}
-    return _apply(state, principal, request, task_id, "task_reassigned", changes, reason=reason.strip()[:200],
+    return _apply(state, principal, request, task, "task_reassigned", changes, reason=reason.strip()[:200],
                   from_user=task["owner_user_id"], from_staff=task["owner_staff_id"], to_user=to_user)
 
 
