@@ -35,7 +35,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from shouhu.access.policy import row_rule
 from shouhu.access.roles import ACTIONS, Action, Role
@@ -44,7 +44,7 @@ from shouhu.storage import accounts, audit, wallet
 from shouhu.storage import activities as activity_store
 from shouhu.storage import cases as case_store
 from shouhu.storage.customers import scope_condition
-from shouhu.storage.tables import audit_log, reflected
+from shouhu.storage.tables import audit_log, premium_due, reflected
 from shouhu.web import auth
 from shouhu.web.auth import H5_COOKIE, SESSION_COOKIE, principal_from_user
 from tests.conftest import KEY, Published
@@ -84,12 +84,13 @@ class Sample:
 
 PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user_id": "{user}",
                "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
-               "task_id": "{task}", "case_id": "{case}"}
+               "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}"}
 BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
-         "task_id", "case", "case_id")
+         "task_id", "case", "case_id", "policy", "policy_no")
 
 RULE = "age >= 18"
 SOON = (date.today() + timedelta(days=30)).isoformat()
+TODAY = date.today().isoformat()
 S = Sample
 ROUTES: dict[str, Sample] = {
     # --- application and documents ---
@@ -213,6 +214,16 @@ ROUTES: dict[str, Sample] = {
     "GET /api/v1/work/activities": S(params={"customer_id": "{customer}"}),
     "POST /api/v1/work/activities": S(json={"customer_id": "{customer}", "kind": "note", "summary": "权限矩阵"}),
     "GET /api/v1/work/calendar": S(control="one"),
+    # --- the agent workbench (console) ---
+    "GET /console/work": S(),
+    "POST /console/work/tasks/{task_id}/complete": S(form={"outcome": "contacted"}),
+    "POST /console/work/tasks/{task_id}/snooze": S(form={"days": "3"}),
+    # --- renewal collection ({policy}: a premium of the customer in its grace period, see the fixture) ---
+    "GET /api/v1/renewals": S(params={"customer_id": "{customer}"}, search=True),
+    "GET /api/v1/renewals/calendar": S(control="one"),
+    "GET /api/v1/renewals/impact": S(control="one"),
+    "POST /api/v1/renewals/{policy_no}/outcome": S(json={"due_date": TODAY, "outcome": "unreachable",
+                                                         "note": "权限矩阵"}),
     # --- service cases ---
     "GET /api/v1/cases": S(params={"customer_id": "{customer}", "view": "all"}, search=True),
     "POST /api/v1/cases": S(json={"customer_id": "{customer}", "case_type": "complaint", "subject": "权限矩阵投诉"}),
@@ -376,6 +387,11 @@ def matrix(request: pytest.FixtureRequest, published: Published,
         wallets = {cid: wallet.add(web.engine, cid, {"policy_no": f"W-{cid}", "insurer": "他司", "product_type":
                                                      "medical", "sa_medical": 1_000_000}, "matrix")
                    for cid in (own, web.foreign["agent"])}
+        with web.engine.begin() as conn:  # a premium in its grace period for every customer the probes use
+            for cid in sorted(set(web.own.values()) | set(web.foreign.values())):
+                conn.execute(insert(premium_due).values(
+                    policy_no=f"DUE-{cid}", due_date=date.today(), customer_id=cid, state="grace", amount_due=100.0,
+                    annual_premium=1200.0, lapse_date=date.today() + timedelta(days=60)))
         yield Matrix(web, app_routes(app), consoles, TestClient(app, base_url="http://127.0.0.1"), (h5, csrf),
                      staff_cookie, scopes, traces, clear, households, records, others, wallets)
 
@@ -400,7 +416,8 @@ def send(m: Matrix, key: str, who: str | None, customer: str, client: TestClient
     method, template = key.split(" ", 1)
     sample = ROUTES[key]
     role = who if who in ROLES else "agent"
-    values = {"customer": customer, "household": m.households.get(customer, "HH000000000000"),
+    values = {"customer": customer, "policy": f"DUE-{customer}",
+              "household": m.households.get(customer, "HH000000000000"),
               "wallet": str(m.wallets.get(customer, 0)), "me": m.web.users[role],
               "record": m.records.get(customer, "none:0"), "other": m.others[role], "user": m.web.users["analyst"]}
     if "{task_id}" in template:
@@ -707,7 +724,7 @@ def test_pages_link_only_to_customers_in_scope(matrix: Matrix) -> None:
     client, _ = m.consoles["agent"]
     own = m.web.own["agent"]
     pages = ["/console/", "/console/tasks", f"/console/customers/{own}", f"/console/customers?q={own}",
-             f"/console/advice?customer_id={own}"]
+             f"/console/advice?customer_id={own}", "/console/work"]
     for url in pages:
         r = client.get(url)
         assert r.status_code == 200, url

@@ -32,6 +32,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "segments": ("客群", "Segments"),
     "data_quality": ("数据质量", "Data quality"),
     "advice": ("需求诊断", "Needs diagnosis"),
+    "workbench": ("工作台", "Workbench"),
     "audit": ("审计日志", "Audit log"),
     "users": ("账号管理", "Accounts"),
     "channels": ("渠道协同", "Channels"),
