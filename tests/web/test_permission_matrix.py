@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage import accounts, audit, wallet
 from shouhu.storage import activities as activity_store
 from shouhu.storage import cases as case_store
+from shouhu.storage import proposals as proposal_store
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import audit_log, premium_due, reflected
 from shouhu.web import auth
@@ -84,9 +86,11 @@ class Sample:
 
 PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user_id": "{user}",
                "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
-               "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}"}
+               "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}",
+               "proposal_id": "{proposal}"}
 BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
-         "task_id", "case", "case_id", "policy", "policy_no")
+         "task_id", "case", "case_id", "policy", "policy_no", "proposal",
+         "proposal_id")
 
 RULE = "age >= 18"
 SOON = (date.today() + timedelta(days=30)).isoformat()
@@ -96,6 +100,7 @@ ROUTES: dict[str, Sample] = {
     # --- application and documents ---
     "GET /": S(public=True),
     "GET /healthz": S(public=True),
+    "GET /favicon.ico": S(public=True),
     "GET /api/v1/openapi.json": S(public=True),
     "GET /api/v1/docs": S(public=True),
     "GET /docs/oauth2-redirect": S(public=True),
@@ -251,11 +256,19 @@ ROUTES: dict[str, Sample] = {
     "GET /h5/advisor": S(),
     "POST /h5/advisor": S(form={"questionnaire": "risk_tolerance", **RISK}),
     "GET /h5/plan": S(),
+    "POST /h5/contact-agent": S(form={"products": "守护定期寿险", "note": "权限矩阵"}),
     "GET /h5/policies": S(),
     "POST /h5/policies": S(form={"policy_no": "MATRIX-1", "insurer": "他司", "product_name": "他司医疗险",
                                  "product_type": "medical", "issue_date": "2021-01-01", "sa_medical": "2000000"}),
     "POST /h5/policies/{row_id}/remove": S(form={}),
     "GET /h5/report.pdf": S(),
+    # --- proposal links (建议书): staff share a plan; anyone with the link opens it ---
+    "POST /api/v1/customers/{customer_id}/proposals": S(json={}, control="one"),
+    "GET /api/v1/customers/{customer_id}/proposals": S(),
+    "POST /api/v1/proposals/{proposal_id}/revoke": S(json={"reason": "权限矩阵"}),
+    "POST /console/advice/proposals": S(form={"customer_id": "{customer}"}, control="one"),
+    "POST /console/proposals/{proposal_id}/revoke": S(form={}),
+    "GET /h5/proposal/{token}": S(public=True),
 }
 
 
@@ -424,6 +437,8 @@ def send(m: Matrix, key: str, who: str | None, customer: str, client: TestClient
         values["task"] = str(_fresh_task(m, customer, sample.task))
     if "{case_id}" in template:
         values["case"] = str(_fresh_case(m, customer, sample.case))
+    if "{proposal_id}" in template:
+        values["proposal"] = str(_fresh_proposal(m, customer))
     path = template
     for name in re.findall(r"{(\w+)}", template):
         path = path.replace("{" + name + "}", _fill(sample.path.get(name, PATH_PARAMS.get(name, "x")), values))
@@ -455,6 +470,12 @@ def _fresh_task(m: Matrix, customer: str, status: str) -> int:
     return activity_store.create_task(m.web.engine, {
         "customer_id": customer, "owner_user_id": m.web.users["agent"], "title": "权限矩阵任务", "source": "manual",
         "status": status, "priority": 2, "due_date": "2030-12-31"} | extra, "matrix")
+
+
+def _fresh_proposal(m: Matrix, customer: str) -> int:
+    return proposal_store.create(m.web.engine, {
+        "token_hash": uuid.uuid4().hex * 2, "customer_id": customer, "snapshot": "{}", "method": "dime",
+        "created_by": "matrix", "created_at": "2030-12-30T10:00:00+00:00", "expires_at": "2031-01-06T10:00:00+00:00"})
 
 
 def _fresh_case(m: Matrix, customer: str, status: str) -> int:

@@ -238,6 +238,22 @@ customer_search_token = Table(  # migration 0011: keyed search tokens (identity.
     Column("token", String(32), nullable=False),
 )
 
+proposal_link = Table(  # migration 0012: plan snapshots shared as H5 links (token stored as a hash only)
+    "proposal_link", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("snapshot", Text, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+    Column("revoked_by", String(64)),
+    Column("opened", Integer, nullable=False),
+    Column("last_opened_at", String(40)),
+)
+
 
 @lru_cache(maxsize=64)
 def reflected(engine: Engine, name: str) -> Table:
