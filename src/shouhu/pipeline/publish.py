@@ -20,6 +20,7 @@ from shouhu.customer360.step import input_tables
 from shouhu.identity.search import SearchTokens, token_rows
 from shouhu.model.marts import CUSTOMER, CUSTOMER_360
 from shouhu.model.masking import mask
+from shouhu.operations import renewal
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage.exprs import one_per
 from shouhu.storage.publish import Rows, publish_tables
@@ -220,6 +221,11 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None
         tables["customer_scope"] = lambda: scope_expr(_tables(wh)).to_pyarrow_batches(chunk_size=BATCH)
         tables["customer_detail"] = partial(detail_documents, wh, as_of or date.today())
     tables.update(score_tables(wh, as_of))
+    due_sources = {n: wh.table(n) for n in renewal.NEEDS if wh.has_table(n)}
+    if renewal.available(due_sources):
+        when = as_of or date.today()
+        tables[renewal.TABLE] = lambda: renewal.premium_due_expr(due_sources, when).to_pyarrow_batches(
+            chunk_size=BATCH)
     return tables
 
 

@@ -65,6 +65,7 @@ def _step_functions(settings: Settings, as_of: date,
     from shouhu.identity.households import build_households
     from shouhu.identity.resolve import resolve_identities
     from shouhu.identity.stewardship import constraints
+    from shouhu.operations import cases, renewal
     from shouhu.operations.activities import export_to_warehouse, materialise
     from shouhu.pipeline.publish import publish_marts
     from shouhu.privacy.crypto import cipher_from_settings
@@ -103,9 +104,10 @@ def _step_functions(settings: Settings, as_of: date,
         "actions": lambda wh: build_next_best_actions(wh, as_of),
         "tags": lambda wh: {"tags": apply_tags(wh, load_tag_library(settings.data_dir))},
         "publish": lambda wh: publish_and_materialise(wh),
-        # staff tasks and activities written since the last run, for the steps that follow (never lost:
-        # publish replaces only the marts it names, not these serving tables)
-        "activities": lambda wh: export_to_warehouse(serving_engine, wh),
+        # staff tasks, activities, service cases and collection outcomes written since the last run, for
+        # the steps that follow (never lost: publish replaces only the marts it names, not these tables)
+        "activities": lambda wh: export_to_warehouse(serving_engine, wh)
+        | cases.export_to_warehouse(serving_engine, wh) | renewal.export_to_warehouse(serving_engine, wh),
     }
 
 

@@ -27,7 +27,7 @@ COLUMNS = ("customer_id", "in_grace", "grace_ends", "grace_premium", "reinstatab
            "lapsed_premium")
 
 
-def _latest_status(ev: Any, as_of: date) -> Any:
+def latest_status(ev: Any, as_of: date) -> Any:
     ev = ev.filter(ev.effective_date <= ibis.date(as_of))
     w = ibis.window(group_by=ev.policy_no, order_by=[ibis.desc(ev.effective_date)])
     ranked = ev.mutate(_n=ibis.row_number().over(w))
@@ -41,7 +41,7 @@ def renewal_facts(wh: Any, as_of: date) -> pd.DataFrame | None:
     if not all(wh.has_table(t) for t in need):
         return None
     pol, pay, ev, ic = (wh.table(t) for t in need)
-    latest = _latest_status(ev, as_of)
+    latest = latest_status(ev, as_of)
     p = pol.select(_pno=pol.policy_no, _src=pol._source, _holder=pol.holder_record_id, _annual=pol.annual_premium)
     p = p.left_join(latest, p._pno == latest._lp)
     owners = ic.select(_s=ic.source, _r=ic.record_id, customer_id=ic.customer_id)
