@@ -66,9 +66,28 @@ def _pyplot() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _find_cjk_fonts()
     plt.rcParams["font.sans-serif"] = FONT_FAMILIES
     plt.rcParams["axes.unicode_minus"] = False
     return plt
+
+
+def _find_cjk_fonts() -> None:
+    """Matplotlib caches the system's fonts once (~/.cache/matplotlib); a CJK font installed after
+    that is unknown to it and charts fall back to boxes. Register such fonts from the system's font
+    directories when none of ``FONT_FAMILIES`` is known."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    if known & set(FONT_FAMILIES[:-1]):
+        return
+    for path in font_manager.findSystemFonts():
+        lowered = path.lower()
+        if "wqy" in lowered or ("noto" in lowered and "cjk" in lowered):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # an unreadable font file is skipped
+                continue
 
 
 def cover_chart(member: MemberReview, lang: str) -> str:
