@@ -229,6 +229,8 @@ ROUTES: dict[str, Sample] = {
     "GET /api/v1/renewals/impact": S(control="one"),
     "POST /api/v1/renewals/{policy_no}/outcome": S(json={"due_date": TODAY, "outcome": "unreachable",
                                                          "note": "权限矩阵"}),
+    "GET /console/renewals": S(params={"view": "all"}),
+    "POST /console/renewals/{policy_no}/outcome": S(form={"due_date": TODAY, "outcome": "unreachable"}),
     # --- service cases ---
     "GET /api/v1/cases": S(params={"customer_id": "{customer}", "view": "all"}, search=True),
     "POST /api/v1/cases": S(json={"customer_id": "{customer}", "case_type": "complaint", "subject": "权限矩阵投诉"}),

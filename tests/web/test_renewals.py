@@ -93,3 +93,28 @@ def test_renewals_scoped_alerts_outcomes_calendar_and_impact(web: Web, tmp_path)
         rows = wh.query("SELECT policy_no, outcome FROM op_collection_outcome ORDER BY id")
         assert "note" not in wh.table("op_collection_outcome").columns
     assert [tuple(r) for r in rows] == [("P-SOON", "promised"), ("P-SOON", "paid")]
+
+
+def test_console_renewals_page_and_outcome_form(web: Web) -> None:
+    own = web.own["agent"]
+    with web.engine.begin() as conn:
+        conn.execute(delete(premium_due))
+    soon = TODAY - timedelta(days=renewal.GRACE_DAYS - 2)
+    _due(web, own, "P-CONSOLE", soon, premium=2400.0)
+    csrf = web.login("agent")
+    page = web.client.get("/console/renewals")
+    assert page.status_code == 200 and "续期催收" in page.text and "P-CONSOLE" in page.text
+    assert "即将失效" in page.text and "《保险法》第36条" in page.text and 'href="/console/renewals"' in page.text
+    late = (soon + timedelta(days=renewal.GRACE_DAYS + 5)).isoformat()
+    r = web.client.post("/console/renewals/P-CONSOLE/outcome", follow_redirects=False,
+                        data={"csrf_token": csrf, "due_date": soon.isoformat(), "outcome": "promised",
+                              "promised_date": late, "view": "alerts"})
+    assert r.status_code == 303 and "error=" in r.headers["location"]
+    shown = web.client.get(r.headers["location"])
+    assert "grace period ends" in shown.text and 'id="renewal-error"' in shown.text
+    r = web.client.post("/console/renewals/P-CONSOLE/outcome", follow_redirects=True,
+                        data={"csrf_token": csrf, "due_date": soon.isoformat(), "outcome": "unreachable"})
+    assert r.status_code == 200 and 'id="renewal-saved"' in r.text and "未联系上" in r.text
+    r = web.client.post("/console/renewals/P-CONSOLE/outcome", follow_redirects=False,
+                        data={"due_date": soon.isoformat(), "outcome": "paid"})          # no CSRF token
+    assert r.status_code == 403
