@@ -157,7 +157,7 @@ def test_console_users(web: Web) -> None:
     r = web.client.post("/console/users", data=form, headers=hx)
     assert r.status_code == 200 and 'id="user-created"' in r.text, r.text
     r = web.client.post("/console/users", data=form | {"user_id": "svc-2", "password": "short"}, headers=hx)
-    assert r.status_code == 400 and "password" in r.text
+    assert r.status_code == 400 and "密码" in r.text  # the console speaks Chinese (English with ?lang=en)
     edit = {"display_name": "服务专员", "role": "service", "staff_id": "", "branch_id": "",
             "team_id": web.scope["service"]["team_id"], "can_reveal": "no", "active": "yes", "password": "",
             "reason": "权限回收"}

@@ -14,6 +14,7 @@ SUITABILITY_2025 = "《金融机构产品适当性管理办法》(2025-07-11发�
 TRACEABILITY_2017 = "《保险销售行为可回溯管理暂行办法》(保监发〔2017〕54号)"
 MINORS_2015 = "保监发〔2015〕90号"
 SEE_DOCS = "see docs/advice.md"
+SEE_DOCS_ZH = "依据详见需求诊断说明文档"
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,14 @@ class Rule:
     house_rule: bool = False  # a company policy under the source's principle, not the source's text
 
     def cite(self, lang: str = "zh") -> str:
-        kind = ("内控规则," if lang.startswith("zh") else "house rule, ") if self.house_rule else ""
-        name = self.zh if lang.startswith("zh") else self.en
-        return f"[{name}: {kind}{self.source}, {self.article}]"
+        zh = lang.startswith("zh")
+        kind = ("内控规则," if zh else "house rule, ") if self.house_rule else ""
+        name = self.zh if zh else self.en
+        source, article = self.source, self.article
+        if zh:  # the Chinese text stays Chinese: no English gloss, the documentation named in Chinese
+            source = source.replace(" (product terms)", "")
+            article = SEE_DOCS_ZH if article == SEE_DOCS else article
+        return f"[{name}: {kind}{source}, {article}]"
 
     def to_dict(self) -> dict[str, str | bool]:
         return {"rule": self.id, "source": self.source, "article": self.article, "house_rule": self.house_rule}

@@ -36,6 +36,7 @@ class TaskSource(LabelledEnum):
     JOURNEY = ("journey", "客户旅程", "Journey")
     MANUAL = ("manual", "手工创建", "Manual")
     CASE = ("case", "服务工单", "Service case")
+    CUSTOMER = ("customer", "客户请求联系", "Customer asked to be called")  # H5 "contact my agent"
 
 
 class Outcome(LabelledEnum):

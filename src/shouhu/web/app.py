@@ -8,17 +8,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.errors import ShouhuError, UnknownName
 from shouhu.privacy.crypto import cipher_from_settings
 from shouhu.settings import Settings
 from shouhu.storage import serving
 from shouhu.web.auth import NotSignedIn
-from shouhu.web.render import page
+from shouhu.web.render import error_page
 from shouhu.web.state import AppState, OtpSender, log_sender
 
 log = logging.getLogger("shouhu.web")
@@ -68,11 +69,10 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
         return JSONResponse({"error": "not_signed_in", "message": exc.detail}, status_code=401,
                             headers=exc.headers)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if _wants_html(request) and exc.status_code in (403, 404, 429):
-            key = {403: "forbidden", 404: "not_found", 429: "too_many_attempts"}[exc.status_code]
-            return page(request, "error.html", status_code=exc.status_code, key=key, message=exc.detail)
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException and unknown paths alike
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code in (403, 404, 405, 429):
+            return error_page(request, exc.status_code, str(exc.detail))
         code = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
                 409: "conflict", 429: "throttled"}.get(exc.status_code, "error")
         return JSONResponse({"error": code, "message": exc.detail}, status_code=exc.status_code,
@@ -93,6 +93,11 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
     @app.get("/", include_in_schema=False)
     async def root() -> Response:
         return RedirectResponse("/console/", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:  # browsers ask for it before reading the page's <link rel=icon>
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from shouhu.access.policy import allowed, can_reveal
 from shouhu.access.roles import LABELS, Action
+from shouhu.web import display
 from shouhu.web.i18n import label, pick_lang, translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -52,6 +53,7 @@ def _json_zh(value: Any) -> Markup:
 
 TEMPLATES.env.filters["tojson_zh"] = _json_zh
 TEMPLATES.env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
+TEMPLATES.env.filters.update(display.FILTERS)  # localtime / localminutes: Beijing time, not UTC ISO
 
 
 def lang_of(request: Request) -> str:
@@ -65,8 +67,23 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
             "principal": principal, "csrf": getattr(request.state, "csrf", ""), "Action": Action,
             "can": (lambda action: principal is not None and allowed(principal, action)),
             "can_reveal": principal is not None and can_reveal(principal),
-            "role_label": (label(LABELS[principal.role], lang) if principal else "")}
+            "role_label": (label(LABELS[principal.role], lang) if principal else "")} | display.lang_filters(lang)
     response = TEMPLATES.TemplateResponse(request, template, base | context, status_code=status_code)
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie("lang", lang, samesite="lax", max_age=365 * 86400)
     return response
+
+
+_ERROR_KEYS = {403: ("forbidden", "err_forbidden_hint"), 404: ("not_found", "err_not_found_hint"),
+               405: ("not_found", "err_not_found_hint"), 429: ("too_many_attempts", "err_throttled_hint")}
+
+
+def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    """A refusal as a page in the visitor's language: the H5's own layout under /h5, the console's
+    elsewhere. Chinese pages explain in Chinese; the English detail is kept for English pages."""
+    key, hint = _ERROR_KEYS.get(status_code, ("not_found", "err_not_found_hint"))
+    message = translator(lang_of(request))(hint) if lang_of(request) == "zh" else detail
+    if request.url.path.startswith("/h5"):
+        return page(request, "h5/error.html", status_code=status_code, key=key, message=message,
+                    here="/h5/", roles={}, coverages={})
+    return page(request, "error.html", status_code=status_code, key=key, message=message)

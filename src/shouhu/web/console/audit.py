@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from shouhu.access.policy import Principal, allowed
 from shouhu.access.roles import Action
-from shouhu.web import i18n
+from shouhu.web import display, i18n
 from shouhu.web.api import audit as service
 from shouhu.web.auth import app_state, require
 from shouhu.web.render import page
@@ -64,8 +64,8 @@ def audit_page(request: Request, action: str | None = Query(None, max_length=48)
     if request.headers.get("hx-request"):
         return page(request, "console/audit_entries.html", entries=entries, filters=filters)
     consent = service.consent_summary(state, principal) if allowed(principal, Action.CONSENT_READ) else None
-    return page(request, "console/audit.html", entries=entries, filters=filters, actions=service.KNOWN_ACTIONS,
-                consent=consent)
+    actions = list(service.KNOWN_ACTIONS) + [a for a in display.AUDIT_ACTIONS if a not in service.KNOWN_ACTIONS]
+    return page(request, "console/audit.html", entries=entries, filters=filters, actions=actions, consent=consent)
 
 
 @router.get("/audit/verify")

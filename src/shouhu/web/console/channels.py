@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.model.vocab import Channel
-from shouhu.web import i18n
+from shouhu.web import display, i18n
 from shouhu.web.api import channels as api
 from shouhu.web.auth import require
 from shouhu.web.render import lang_of, page
@@ -58,7 +58,8 @@ def attribution_part(request: Request, lookback_days: int = 90, principal: Princ
     data = api.attribution(request, max(1, min(lookback_days, 730)), 365)
     lang = lang_of(request)
     return page(request, "console/_channels_attribution.html", data=data,
-                labels={c: channel_label(c, lang) for c in data["channels"]})
+                labels={c: channel_label(c, lang) for c in data["channels"]},
+                model_labels={r["model"]: display.attribution_model(r["model"], lang) for r in data["results"]})
 
 
 @router.get("/channels/roi")
@@ -79,6 +80,8 @@ async def plan_part(request: Request, principal: Principal = Reader) -> Response
         req = api.PlanRequest.model_validate({k: v for k, v in body.items() if v not in (None, [])})
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        if lang_of(request) == "zh":
+            problems = "请填写有效的总预算（大于0的金额）与单渠道最大变动比例（0到1之间）"
         return page(request, "console/_channels_plan.html", status_code=422, error=problems, data=None, labels={})
     data = api.plan(request, req)
     lang = lang_of(request)

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
-from shouhu.web import i18n
+from shouhu.web import display, i18n
 from shouhu.web.api import quality as service
 from shouhu.web.auth import app_state, require
-from shouhu.web.render import page
+from shouhu.web.render import lang_of, page
 
 router = APIRouter()
 Reader = Depends(require(Action.QUALITY_READ))
@@ -60,6 +60,12 @@ def _quarantine(request: Request, source: str | None, field: str | None, offset:
         return {"items": [], "count": 0, "total": 0, "by_source_field": [], "error": str(e.detail)}
 
 
+def _labelled(summary: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The chart's rows with source systems and fields named in the page's language."""
+    return [b | {"source": display.source_label(b["source"], lang), "field": display.field_label(b["field"], lang)}
+            for b in summary]
+
+
 @router.get("/quality")
 def quality_page(request: Request, source: str | None = Query(None, max_length=64),
                  field: str | None = Query(None, max_length=64), offset: int = Query(0, ge=0),
@@ -71,6 +77,7 @@ def quality_page(request: Request, source: str | None = Query(None, max_length=6
                     field=field or "", offset=offset, page_size=PAGE)
     everything = _quarantine(request, None, None, 0) if (source or field) else quarantined
     return page(request, "console/quality.html", files=service.ingest_files(state), runs=service.refresh_runs(state),
-                q=quarantined, summary=everything["by_source_field"], quarantined_total=everything["total"],
+                q=quarantined, summary=_labelled(everything["by_source_field"], lang_of(request)),
+                quarantined_total=everything["total"],
                 source=source or "", field=field or "", offset=offset, page_size=PAGE,
                 sources=sorted({b["source"] for b in everything["by_source_field"]}))

@@ -3,6 +3,8 @@ disable. Changes go through web.api.users (audited as permission changes; token 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -40,9 +42,23 @@ i18n.register({
     "usr_changed": ("已保存修改", "Changes saved"),
     "usr_edit": ("修改", "Edit"),
     "usr_scope": ("范围", "Scope"),
-    "usr_audited": ("每次修改均记入审计日志（permission_changed），立即生效。",
+    "usr_audited": ("每次修改均记入审计日志（修改账号权限），立即生效。",
                     "Every change is audited (permission_changed) and takes effect at once."),
+    "usr_user_id_rule": ("用户名只能包含英文字母、数字和 . _ @ -，以字母或数字开头，最多64位",
+                         "A user name holds letters, digits and . _ @ -, starts with a letter or digit, "
+                         "at most 64 characters"),
+    "usr_bad_role": ("请选择有效的角色", "choose one of the roles"),
+    "usr_too_short": ("至少{n}个字符", "at least {n} characters"),
+    "usr_too_long": ("最多{n}个字符", "at most {n} characters"),
+    "usr_invalid": ("填写有误", "is not valid"),
+    "usr_f_user_id": ("用户名", "User name"), "usr_f_display_name": ("显示名", "Display name"),
+    "usr_f_role": ("角色", "Role"), "usr_f_staff_id": ("员工号", "Staff id"),
+    "usr_f_branch_id": ("机构号", "Branch id"),
+    "usr_f_team_id": ("服务团队号", "Team id"), "usr_f_can_reveal": ("可查看明文", "May reveal"),
+    "usr_f_active": ("启用", "Active"), "usr_f_password": ("密码", "Password"), "usr_f_reason": ("原因", "Reason"),
 })
+FIELDS = ("user_id", "display_name", "role", "staff_id", "branch_id", "team_id", "can_reveal", "active", "password",
+          "reason")
 
 
 def _roles(lang: str) -> list[tuple[str, str]]:
@@ -53,9 +69,49 @@ def _problem(request: Request, status: int, message: str) -> Response:
     return page(request, "console/users_result.html", status_code=status, ok=False, message=message)
 
 
-def _validation(e: ValidationError) -> str:
+def _validation(e: ValidationError, lang: str) -> str:
+    """The first problem, in the page's language, naming the field; never a regular expression."""
+    t = i18n.translator(lang)
     first = e.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    name = str(first["loc"][0]) if first["loc"] else ""
+    field = t(f"usr_f_{name}") if name in FIELDS else name
+    kind, ctx = first["type"], first.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        why = t("usr_user_id_rule")
+    elif kind == "string_too_short":
+        why = t("usr_too_short").replace("{n}", str(ctx.get("min_length", "")))
+    elif kind == "string_too_long":
+        why = t("usr_too_long").replace("{n}", str(ctx.get("max_length", "")))
+    elif name == "role":
+        why = t("usr_bad_role")
+    else:
+        why = t("usr_invalid") if lang == "zh" else first["msg"]
+    return f"{field}：{why}" if lang == "zh" else f"{field}: {why}"
+
+
+_HTTP_ZH = (("is required for the role", "该角色必须填写范围（员工号、机构号或服务团队号），否则看不到任何客户"),
+            ("reserved for demo accounts", "以 demo- 开头的用户名保留给演示账号"),
+            ("exists already", "用户名已存在"), ("no user", "没有这个账号"),
+            ("cannot be empty", "不能为空"), ("your own", "不能取消自己的管理员角色或停用自己的账号"),
+            ("password:", "密码不符合要求（至少10位，不能过于简单）"),
+            ("nothing to change", "没有需要保存的修改"))
+
+
+def _http_problem(e: HTTPException, lang: str) -> str:
+    detail = str(e.detail)
+    if lang != "zh":
+        return detail
+    return next((zh for marker, zh in _HTTP_ZH if marker in detail), "无法保存，请检查填写的内容")
+
+
+def _usr_value(lang: str) -> Callable[[str, object], str]:
+    def shown(key: str, value: object) -> str:
+        if isinstance(value, bool):
+            return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        if key == "role" and value:
+            return dict(_roles(lang)).get(str(value), str(value))
+        return "—" if value in (None, "") else str(value)
+    return shown
 
 
 @router.get("/users")
@@ -75,9 +131,9 @@ def create(request: Request, user_id: str = Form(""), display_name: str = Form("
                                   password=password, reason=reason)
         user = service.create(app_state(request), principal, body, request)
     except ValidationError as e:
-        return _problem(request, 400, _validation(e))
+        return _problem(request, 400, _validation(e, lang_of(request)))
     except HTTPException as e:
-        return _problem(request, e.status_code, str(e.detail))
+        return _problem(request, e.status_code, _http_problem(e, lang_of(request)))
     return page(request, "console/users_result.html", ok=True, created=user, message="")
 
 
@@ -103,7 +159,9 @@ def change(user_id: str, request: Request, display_name: str = Form(""), role: s
         body = service.UserChange.model_validate(fields)
         result = service.change(state, principal, user_id, body, request)
     except ValidationError as e:
-        return _problem(request, 400, _validation(e))
+        return _problem(request, 400, _validation(e, lang_of(request)))
     except HTTPException as e:
-        return _problem(request, e.status_code, str(e.detail))
-    return page(request, "console/users_result.html", ok=True, changed=result, message="")
+        return _problem(request, e.status_code, _http_problem(e, lang_of(request)))
+    lang = lang_of(request)
+    return page(request, "console/users_result.html", ok=True, changed=result, message="",
+                usr_fields={f"usr_f_{k}" for k in FIELDS}, usr_value=_usr_value(lang))

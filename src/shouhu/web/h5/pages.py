@@ -110,7 +110,8 @@ FORM_FIELDS = tuple(c for c in WALLET_COLUMNS if c not in ("insured_id", "holder
 def _h5(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     lang = lang_of(request)
     base = {"coverages": {c.value: c.label(lang) for c in CoverageType},
-            "roles": ROLE_ZH if lang == "zh" else ROLE_EN, "here": context.pop("here", request.url.path)}
+            "roles": (ROLE_ZH if lang == "zh" else ROLE_EN) | {"self": SELF[0] if lang == "zh" else SELF[1]},
+            "here": context.pop("here", request.url.path)}
     return page(request, template, status_code=status_code, **(base | context))
 
 
@@ -255,8 +256,34 @@ def plan(request: Request, principal: Principal = Customer) -> Response:
         if e.status_code != 503:
             raise
         return _h5(request, "h5/plan.html", status_code=503, result=None, unavailable=True)
-    return _h5(request, "h5/plan.html", result=result, charts=advice.chart_data(result["diagnosis"], lang),
-               unavailable=False)
+    charts = advice.chart_data(result["diagnosis"], lang)
+    _as_self(result, charts, cid, lang)
+    return _h5(request, "h5/plan.html", result=result, charts=charts, unavailable=False,
+               contact=request.query_params.get("contact"))
+
+
+SELF = ("本人", "you")
+
+
+def _as_self(result: dict[str, Any], charts: dict[str, Any], customer_id: str, lang: str) -> None:
+    """On the customer's own pages the customer is 本人 ("you"), not 户主 or 配偶: the plan items, their
+    explanations and the gap chart of the signed-in customer say so."""
+    me = next((m for m in result["diagnosis"]["members"] if m.get("is_customer")), None)
+    if me is None:
+        return
+    role, age = me["role"], me.get("age")
+    said_zh, said_en = f"{ROLE_ZH.get(role, '成员')}({age}岁)", f"the {ROLE_EN.get(role, 'member')} ({age})"
+    me["role_zh"], me["role_en"] = SELF
+    plan = result["plan"]
+    for items in [plan["recommended"]["items"], *(alt["items"] for alt in plan.get("alternatives", []))]:
+        for item in items:
+            if item.get("person_id") == customer_id:
+                item["role"] = "self"
+                item["zh"] = str(item.get("zh", "")).replace(said_zh, f"本人({age}岁)")
+                item["en"] = str(item.get("en", "")).replace(said_en, f"you ({age})")
+    for member in charts.get("members", []):
+        if member.get("person_id") == customer_id:
+            member["title"] = (f"{SELF[0]} · {age}岁" if lang == "zh" else f"{SELF[1]} · {age}")
 
 
 def _policies(request: Request, principal: Principal, status_code: int = 200, **extra: Any) -> Response:
@@ -290,8 +317,10 @@ async def add_policy(request: Request, principal: Principal = Customer) -> Respo
 def _error(request: Request, error: HTTPException) -> Response:
     """An error as an H5 page (the shared error page has the console's header)."""
     key = {404: "not_found", 503: "adv_unavailable"}.get(error.status_code, "forbidden")
+    hint = {404: "err_not_found_hint", 403: "err_forbidden_hint"}.get(error.status_code)
+    shown = i18n.translator("zh")(hint) if hint and lang_of(request) == "zh" else error.detail
     return _h5(request, "h5/error.html", status_code=error.status_code, key=key,
-               message="" if error.status_code == 503 else error.detail)
+               message="" if error.status_code == 503 else shown)
 
 
 @router.post("/policies/{row_id}/remove")
