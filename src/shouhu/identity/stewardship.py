@@ -2,8 +2,14 @@
 
 Framework-free service functions that the CLI and the web layer call. Every decision records who,
 when and why, is reversible, and is honoured by every later refresh as a constraint on the
-clustering: confirm and merge become must-links, reject and split become cannot-links. A decision
-takes effect at the next ``shouhu refresh``.
+clustering: confirm and merge become must-links, reject and split become cannot-links.
+
+A confirm or merge is also applied at once to the serving view of cluster membership
+(``identity_record``, see :func:`apply_now`): the records of the two customers become one customer
+under the id the next refresh gives them (``CU`` + hash of the smallest record id, so no link
+breaks). Rebuilding the golden record, household, scores and 360 view of the joined customer is the
+refresh's work; reject, split and revert change nothing now and take effect at the next
+``shouhu refresh``.
 
 The never-merge guard rail holds here too: merging two customers whose ID numbers are both known
 and differ is refused.
@@ -99,9 +105,29 @@ def history(serving_url: str, include_reverted: bool = True) -> list[dict[str, A
     return store.list_decisions(serving_url, include_reverted=include_reverted)
 
 
-def review_queue(serving_url: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Uncertain pairs from the last refresh that nobody has decided yet, most uncertain first."""
-    return store.review_pairs(serving_url, limit)
+def apply_now(serving_url: str, unique_id_l: str, unique_id_r: str) -> dict[str, Any]:
+    """Join the customers of two records in the serving view right away (a confirm or a merge).
+
+    Returns ``{"applied": bool, "customer_id": the joined id, "moved": records moved}``. Nothing moves
+    when the two records are already one customer."""
+    from shouhu.identity.clustering import customer_id
+
+    left, right = _record(serving_url, unique_id_l), _record(serving_url, unique_id_r)
+    if left["customer_id"] == right["customer_id"]:
+        return {"applied": False, "customer_id": left["customer_id"], "moved": 0}
+    members = {c: [r["unique_id"] for r in store.records_of(serving_url, customer_id=c)]
+               for c in (left["customer_id"], right["customer_id"])}
+    joined = customer_id([u for found in members.values() for u in found])
+    if joined not in members:  # a refresh-made id always names one of the two; keep the first otherwise
+        joined = left["customer_id"]
+    moving = [u for c, found in members.items() if c != joined for u in found]
+    return {"applied": True, "customer_id": joined, "moved": store.move_records(serving_url, moving, joined)}
+
+
+def review_queue(serving_url: str, limit: int = 50, **filters: Any) -> list[dict[str, Any]]:
+    """Uncertain pairs from the last refresh that nobody has decided yet, most uncertain first
+    (``offset``, ``source``, ``min_probability``, ``same_customer``: see storage.decisions.review_pairs)."""
+    return store.review_pairs(serving_url, limit, **filters)
 
 
 def constraints(serving_url: str) -> Constraints:

@@ -78,6 +78,35 @@ def records_of(url: str, *, customer_id: str | None = None, unique_id: str | Non
         engine.dispose()
 
 
+def record_sources(url: str) -> list[str]:
+    """The source systems of the published records (for the review queue's filter)."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            record = _table(conn, "identity_record")
+            return [str(r[0]) for r in conn.execute(select(record.c.source).distinct().order_by(record.c.source))]
+    finally:
+        engine.dispose()
+
+
+def move_records(url: str, unique_ids: list[str], customer_id: str) -> int:
+    """Put published records into another customer (a steward's decision applied to the serving view at
+    once, ``decided_by = 'manual'``); returns how many rows moved."""
+    if not unique_ids:
+        return 0
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            record = _table(conn, "identity_record")
+            values: dict[str, Any] = {"customer_id": customer_id}
+            if "decided_by" in record.c:
+                values["decided_by"] = "manual"
+            done = conn.execute(update(record).where(record.c.unique_id.in_(unique_ids)).values(**values))
+            return int(done.rowcount or 0)
+    finally:
+        engine.dispose()
+
+
 def id_number_index(url: str, customer_id: str) -> str | None:
     engine = engine_for(url)
     try:
@@ -89,8 +118,10 @@ def id_number_index(url: str, customer_id: str) -> str | None:
         engine.dispose()
 
 
-def review_pairs(url: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Pairs awaiting review that no active decision has settled, most uncertain first."""
+def review_pairs(url: str, limit: int = 50, *, offset: int = 0, source: str | None = None,
+                 min_probability: float | None = None, same_customer: bool | None = None) -> list[dict[str, Any]]:
+    """Pairs awaiting review that no active decision has settled, most uncertain first; optionally only
+    pairs with a record from ``source``, at least ``min_probability``, or already in one customer (or not)."""
     engine = engine_for(url)
     try:
         with engine.connect() as conn:
@@ -99,8 +130,18 @@ def review_pairs(url: str, limit: int = 50) -> list[dict[str, Any]]:
             same_pair = or_(and_(d.unique_id_l == r.unique_id_l, d.unique_id_r == r.unique_id_r),
                             and_(d.unique_id_l == r.unique_id_r, d.unique_id_r == r.unique_id_l))
             settled = select(d.id).where(and_(d.reverted_at.is_(None), same_pair))
-            query = (select(review).where(~settled.exists())
-                     .order_by(func.abs(review.c.match_probability - 0.5), review.c.unique_id_l).limit(limit))
+            query = select(review).where(~settled.exists())
+            if source:
+                prefix = source.replace("\\", "").replace("%", "").replace("_", "\\_") + ":%"
+                query = query.where(or_(r.unique_id_l.like(prefix, escape="\\"),
+                                        r.unique_id_r.like(prefix, escape="\\")))
+            if min_probability is not None:
+                query = query.where(r.match_probability >= min_probability)
+            if same_customer is not None:
+                query = query.where((r.customer_id_l == r.customer_id_r) if same_customer
+                                    else (r.customer_id_l != r.customer_id_r))
+            query = (query.order_by(func.abs(r.match_probability - 0.5), r.unique_id_l, r.unique_id_r)
+                     .limit(limit).offset(offset))
             return [dict(r._mapping) for r in conn.execute(query)]
     finally:
         engine.dispose()

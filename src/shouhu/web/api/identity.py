@@ -109,9 +109,13 @@ def _explanation(text: str | None) -> list[dict[str, Any]]:
             for f, v in doc.items() if isinstance(v, dict)]
 
 
-def queue(state: AppState, principal: Principal, limit: int = 50) -> dict[str, Any]:
-    """Undecided uncertain pairs, most uncertain first, both records side by side (masked)."""
-    pairs = st.review_queue(_url(state), limit)
+def queue(state: AppState, principal: Principal, limit: int = 50, *, offset: int = 0, source: str | None = None,
+          min_probability: float | None = None, same_customer: bool | None = None) -> dict[str, Any]:
+    """Undecided uncertain pairs, most uncertain first, both records side by side (masked); one page of
+    ``limit`` from ``offset``, optionally filtered. ``more`` says whether another page follows."""
+    fetched = st.review_queue(_url(state), limit + 1, offset=offset, source=source, min_probability=min_probability,
+                              same_customer=same_customer)
+    more, pairs = len(fetched) > limit, fetched[:limit]
     customers = [c for p in pairs for c in (p["customer_id_l"], p["customer_id_r"]) if c]
     visible = store.scoped_ids(state.engine, row_rule(principal), customers)
     pairs = [p for p in pairs if {p["customer_id_l"], p["customer_id_r"]} <= visible]
@@ -131,7 +135,8 @@ def queue(state: AppState, principal: Principal, limit: int = 50) -> dict[str, A
             "explanation": _explanation(p.get("explanation")),
             "left": found.get(p["unique_id_l"]), "right": found.get(p["unique_id_r"]),
         })
-    return {"items": items, "count": len(items), "records_unavailable": records_unavailable}
+    return {"items": items, "count": len(items), "offset": offset, "more": more,
+            "next_offset": offset + limit if more else None, "records_unavailable": records_unavailable}
 
 
 def _record_in_scope(state: AppState, principal: Principal, unique_id: str) -> dict[str, Any]:
@@ -202,11 +207,21 @@ def decide_pair(state: AppState, principal: Principal, body: PairDecision, confi
     right = _record_in_scope(state, principal, body.right)
     decide = st.confirm_pair if confirm else st.reject_pair
     decision_id = decide(_url(state), body.left, body.right, actor=principal.user_id, reason=body.reason.strip())
+    applied = st.apply_now(_url(state), body.left, body.right) if confirm else {"applied": False}
     action = "identity_confirm" if confirm else "identity_reject"
     record(state, principal, action, "identity_pair", _pair_target(body.left, body.right), request,
            reason=body.reason.strip(), decision_id=decision_id, left=body.left, right=body.right,
-           customers=[left["customer_id"], right["customer_id"]])
-    return {"decision_id": decision_id, "action": "confirm" if confirm else "reject", "takes_effect": "next refresh"}
+           customers=[left["customer_id"], right["customer_id"]],
+           **({"joined_as": applied["customer_id"]} if applied["applied"] else {}))
+    return {"decision_id": decision_id, "action": "confirm" if confirm else "reject"} | _effect(applied)
+
+
+def _effect(applied: dict[str, Any]) -> dict[str, Any]:
+    """What the decision changed now: a joined customer in the serving view, or nothing before the refresh."""
+    if applied.get("applied"):
+        return {"takes_effect": "now", "customer_id": applied["customer_id"], "records_moved": applied["moved"],
+                "profile_rebuilt": "next refresh"}
+    return {"takes_effect": "next refresh"}
 
 
 def merge(state: AppState, principal: Principal, body: MergeRequest, request: Request) -> dict[str, Any]:
@@ -214,9 +229,12 @@ def merge(state: AppState, principal: Principal, body: MergeRequest, request: Re
         _customer_in_scope(state, principal, customer)
     decision_id = st.merge_customers(_url(state), body.customer_a, body.customer_b, actor=principal.user_id,
                                      reason=body.reason.strip())
+    made = next(d for d in st.history(_url(state)) if d["id"] == decision_id)
+    applied = st.apply_now(_url(state), made["unique_id_l"], made["unique_id_r"])
     record(state, principal, "merge", "customer", body.customer_a, request, reason=body.reason.strip(),
-           decision_id=decision_id, customers=[body.customer_a, body.customer_b])
-    return {"decision_id": decision_id, "action": "merge", "takes_effect": "next refresh"}
+           decision_id=decision_id, customers=[body.customer_a, body.customer_b],
+           **({"joined_as": applied["customer_id"]} if applied["applied"] else {}))
+    return {"decision_id": decision_id, "action": "merge"} | _effect(applied)
 
 
 def split(state: AppState, principal: Principal, body: SplitRequest, request: Request) -> dict[str, Any]:
@@ -249,8 +267,13 @@ def revert(state: AppState, principal: Principal, decision_id: int, body: Revert
 
 @router.get("/identity/queue", summary="Uncertain pairs awaiting a decision, both records side by side (masked)")
 def review_queue(request: Request, principal: Principal = Reviewer,
-                 limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    return queue(app_state(request), principal, limit)
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                 source: str | None = Query(None, max_length=32, description="only pairs with a record from it"),
+                 min_probability: float | None = Query(None, ge=0, le=1),
+                 same_customer: bool | None = Query(None, description="true: already one customer; false: not"),
+                 ) -> dict[str, Any]:
+    return queue(app_state(request), principal, limit, offset=offset, source=source or None,
+                 min_probability=min_probability, same_customer=same_customer)
 
 
 @router.get("/identity/decisions", summary="Latest identity decisions (reverted ones too), newest first")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -16,10 +17,11 @@ from pydantic import ValidationError
 from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.errors import ShouhuError
+from shouhu.storage import decisions
 from shouhu.web import i18n
 from shouhu.web.api import identity as service
 from shouhu.web.auth import app_state, require
-from shouhu.web.render import page
+from shouhu.web.render import lang_of, page
 
 router = APIRouter()
 Reviewer = Depends(require(Action.IDENTITY_REVIEW))
@@ -27,8 +29,28 @@ Decider = Depends(require(Action.IDENTITY_DECIDE))
 
 i18n.register({
     "idr_queue": ("待复核的疑似重复", "Pairs awaiting review"),
-    "idr_takes_effect": ("人工决定记入审计日志，并在下次数据刷新（shouhu refresh）时生效。",
-                         "Decisions are audited and take effect at the next refresh (shouhu refresh)."),
+    "idr_takes_effect": ("人工决定记入审计日志。“是同一人”与“合并客户”立即生效"
+                         "（记录即刻归入同一客户，客户画像在下次数据刷新时重算）；"
+                         "“不是同一人”、拆分与撤销在下次数据刷新时生效。",
+                         "Decisions are audited. Same person and merge apply at once (the records join one "
+                         "customer now; the profile is rebuilt at the next refresh); different people, split "
+                         "and revert take effect at the next refresh."),
+    "idr_applied_now": ("已生效，记录已归入客户", "applied: the records now belong to customer"),
+    "idr_profile_next": ("客户画像将在下次数据刷新时重算", "the profile is rebuilt at the next refresh"),
+    "idr_page": ("第{n}页", "Page {n}"),
+    "idr_prev": ("上一页", "Previous"),
+    "idr_next": ("下一页", "Next"),
+    "idr_filter_all": ("全部", "All"),
+    "idr_filter_split": ("仍为不同客户", "Still separate customers"),
+    "idr_filter_same": ("已归为同一客户", "Already one customer"),
+    "idr_filter_min": ("最低匹配概率(%)", "Minimum probability (%)"),
+    "idr_filter_source": ("来源系统", "Source"),
+    "idr_filter_all_sources": ("全部来源", "All sources"),
+    "idr_filter_submit": ("筛选", "Filter"),
+    "idr_rule": ("确定性规则", "deterministic rule"),
+    "idr_model": ("匹配模型", "match model"),
+    "idr_manual": ("人工决定", "steward's decision"),
+    "idr_singleton": ("单条记录", "single record"),
     "idr_queue_empty": ("没有待复核的记录对", "No pair awaits review"),
     "idr_probability": ("匹配概率", "Match probability"),
     "idr_weight": ("匹配权重", "Match weight"),
@@ -78,18 +100,61 @@ i18n.register({
 })
 
 
+_PROBLEMS_ZH = (("reason:", "请填写原因（至少2个字）"), ("verdict:", "请选择“是同一人”或“不是同一人”"),
+                ("different valid ID numbers", "不能合并：两个客户的证件号不同，证件号不同的客户不会被合并"),
+                ("with itself", "不能把客户与其自身合并"), ("already reverted", "该决定已撤销"),
+                ("already a customer of its own", "该记录已是单独的客户，无需拆分"),
+                ("same record", "两边是同一条记录"))
+
+
+def _zh_problem(status: int, message: str) -> str:
+    for marker, text in _PROBLEMS_ZH:
+        if marker in message:
+            return text
+    if status == 404:
+        return "未找到，或不在您的权限范围内"
+    return "无法执行，请检查输入的客户号或记录号"
+
+
 def _problem(request: Request, status: int, message: str, **context: object) -> Response:
-    return page(request, "console/identity_result.html", status_code=status, ok=False, message=message, **context)
+    shown = _zh_problem(status, message) if lang_of(request) == "zh" else message
+    return page(request, "console/identity_result.html", status_code=status, ok=False, message=shown,
+                detail=message, **context)
 
 
 def _reason_ok(reason: str) -> bool:
     return len(reason.strip()) >= 2
 
 
+QUEUE_PAGE = 10
+VIEWS = {"all": None, "split": False, "same": True}
+
+
 @router.get("/identity")
-def identity_page(request: Request, principal: Principal = Reviewer) -> Response:
+def identity_page(request: Request, offset: int = Query(0, ge=0, le=1_000_000), view: str = Query("all", max_length=8),
+                  source: str = Query("", max_length=32), least: str = Query("", alias="min", max_length=8),
+                  principal: Principal = Reviewer) -> Response:
+    """The review queue, QUEUE_PAGE pairs a page, filtered by source system, lowest match probability and
+    whether the pair is already one customer; the filters travel in the page links."""
     state = app_state(request)
-    return page(request, "console/identity.html", queue=service.queue(state, principal),
+    chosen = view if view in VIEWS else "all"
+    sources = decisions.record_sources(state.settings.serving)
+    source = source if source in sources else ""
+    try:
+        floor: float | None = max(0.0, min(100.0, float(least))) if least.strip() else None
+    except ValueError:
+        floor = None
+    queue = service.queue(state, principal, QUEUE_PAGE, offset=offset, source=source or None,
+                          min_probability=None if floor is None else floor / 100, same_customer=VIEWS[chosen])
+    filters = {"view": chosen, "source": source, "min": "" if floor is None else f"{floor:g}"}
+
+    def link(at: int) -> str:
+        return "/console/identity?" + urlencode(filters | {"offset": at})
+
+    return page(request, "console/identity.html", queue=queue, filters=filters, sources=sources,
+                page_no=offset // QUEUE_PAGE + 1,
+                prev_link=link(max(offset - QUEUE_PAGE, 0)) if offset > 0 else None,
+                next_link=link(queue["next_offset"]) if queue["next_offset"] is not None else None,
                 decisions=service.recent_decisions(state, principal, 30), compared=service.COMPARED,
                 fields=service.RECORD_FIELDS, labels=service.FIELD_LABELS)
 
