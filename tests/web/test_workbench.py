@@ -130,6 +130,13 @@ def test_my_customers_by_attention_within_scope_masked_with_diagnosis_links(web:
     # the 360 links straight into diagnosis for that customer; the workbench is for roles that work tasks
     assert f'href="/console/advice?customer_id={own}&run=1#step-run" id="c360-diagnose"' in \
         web.client.get(f"/console/customers/{own}").text
+    # a branch manager's scope is the branch: "my customers" are the ones given to them
+    web.login("branch_manager")
+    bm_page = web.client.get("/console/work").text
+    assert 'id="wb-no-customers"' in bm_page
+    _task(web, own, 9, web.users["branch_manager"], "机构经理跟进")
+    listed_bm = re.findall(r'class="wb-cust" id="cust-(CU[0-9a-f]{12})"', web.client.get("/console/work").text)
+    assert listed_bm == [own]
     web.login("analyst")
     assert web.client.get("/console/work").status_code == 403
     assert 'id="nav-workbench"' not in web.client.get("/console/").text

@@ -10,6 +10,12 @@ Attention score (higher first; every part is shown on the page as a reason):
 * protection gap: 40 × (total gap over every need ÷ 1,000,000 CNY), at most 40;
 * value tier: platinum 30, gold 20, silver 10, standard 0;
 * tasks due today or overdue (open, or snoozed until today or earlier): 10 each, at most 30.
+
+Whose customers: an agent's book is their row scope. For every other role the scope is a team, a
+branch or the whole company, so "my customers" are those of the scope assigned to the caller's
+staff id in a service pod (``pod_assignment``) or with a live task given to the caller
+(``personal``); that keeps the list personal and the query small (the score is computed for
+every candidate before the top rows are taken).
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy import Engine, and_, case, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from shouhu.access.policy import RowRule
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.overview import NEEDS
 from shouhu.storage.tables import reflected, task
+from shouhu.storage.workforce import pod_assignment
 
 TIER_POINTS = {"platinum": 30, "gold": 20, "silver": 10}
 GAP_FULL = 1_000_000.0  # CNY of total gap that earns the whole gap weight
@@ -42,9 +49,23 @@ def due_condition(today: date) -> ColumnElement[bool]:
                 or_(task.c.status == "open", and_(task.c.status == "snoozed", task.c.snoozed_until <= day)))
 
 
-def my_customers(engine: Engine, rule: RowRule, today: date, *, limit: int = 20, offset: int = 0
-                 ) -> list[dict[str, Any]]:
-    """The rule's customers, most in need of attention first, with the parts of their score."""
+def personal_condition(id_column: Any, user_id: str, staff_id: str | None) -> ColumnElement[bool]:
+    """Customers assigned to ``staff_id`` in a pod, or with a live task given to the account."""
+    mine = task.c.owner_user_id == user_id
+    if staff_id:
+        mine = or_(mine, and_(task.c.owner_user_id.is_(None), task.c.owner_staff_id == staff_id))
+    live = select(task.c.customer_id).where(mine, task.c.status.in_(("open", "snoozed")))
+    condition = id_column.in_(live)
+    if staff_id:
+        condition = or_(condition, id_column.in_(select(pod_assignment.c.customer_id)
+                                                 .where(pod_assignment.c.staff_id == staff_id)))
+    return condition  # type: ignore[no-any-return]
+
+
+def my_customers(engine: Engine, rule: RowRule, today: date, *, limit: int = 20, offset: int = 0,
+                 personal: tuple[str, str | None] | None = None) -> list[dict[str, Any]]:
+    """The rule's customers (with ``personal`` = (user id, staff id): only those of
+    :func:`personal_condition`), most in need of attention first, with the parts of their score."""
     cust, gap = reflected(engine, "customer"), reflected(engine, "customer_gap")
     value, lapse = reflected(engine, "customer_value"), reflected(engine, "lapse_score")
     nba, c360 = reflected(engine, "next_best_action"), reflected(engine, "customer_360")
@@ -77,7 +98,8 @@ def my_customers(engine: Engine, rule: RowRule, today: date, *, limit: int = 20,
              .select_from(cust.outerjoin(c360, c360.c.customer_id == cust.c.customer_id)
                           .outerjoin(gap, gap.c.customer_id == cust.c.customer_id)
                           .outerjoin(value, value.c.customer_id == cust.c.customer_id))
-             .where(scope_condition(rule, cust.c.customer_id))
+             .where(scope_condition(rule, cust.c.customer_id),
+                    personal_condition(cust.c.customer_id, *personal) if personal else true())
              .order_by(attention.desc(), cust.c.customer_id).limit(limit).offset(offset))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from shouhu.access.policy import Principal, row_rule
+from shouhu.access.roles import Role
 from shouhu.operations import activities as ops
 from shouhu.storage import workbench as store
 from shouhu.web import activities
@@ -36,7 +37,10 @@ def _reasons(row: dict[str, Any], lang: str) -> list[str]:
 
 def my_customers(state: AppState, principal: Principal, *, limit: int = 20, offset: int = 0, lang: str = "zh"
                  ) -> dict[str, Any]:
-    rows = store.my_customers(state.engine, row_rule(principal), activities.today(), limit=limit + 1, offset=offset)
+    """An agent: their book; anyone else: the customers of their scope given to them (pod or task)."""
+    personal = None if principal.role is Role.AGENT else (principal.user_id, principal.staff_id)
+    rows = store.my_customers(state.engine, row_rule(principal), activities.today(), limit=limit + 1, offset=offset,
+                              personal=personal)
     items = []
     for r in rows[:limit]:
         item = shape(principal, r, state.cipher)

@@ -4,7 +4,7 @@ The link's random token is never stored: only its SHA-256 (``token_hash``). The 
 as shown to the customer (masked name, coverage gaps and the recommended products; no ID number, no
 phone, no customer or household id). A link expires (``expires_at``, default 7 days after creation)
 and can be revoked (``revoked_at``); ``opened`` counts the views. Written by staff in the serving
-database, never by a refresh.
+database, never by a refresh. Also an index of tasks by owning account, for the workbench.
 
 Revision ID: 0012
 Revises: 0011
@@ -36,7 +36,10 @@ def upgrade() -> None:
         sa.Column("opened", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_opened_at", sa.String(40)),
     )
+    # the workbench's "tasks given to me" (web.workbench): by account, as ix_task_owner is by staff id
+    op.create_index("ix_task_owner_user", "task", ["owner_user_id", "status", "due_date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_task_owner_user", "task")
     op.drop_table("proposal_link")
