@@ -58,6 +58,15 @@ app.add_typer(cases_app, name="cases")
 register_web(app)
 
 
+@app.callback()
+def _owner_only_files(ctx: typer.Context) -> None:
+    # Every file a command writes (warehouse and its WAL, serving database, exports, models, reports,
+    # keys) is owner-only (0600/0700) whatever the umask; restored when the command ends.
+    from shouhu.filemodes import private_umask
+
+    ctx.with_resource(private_umask())
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Progress | None]:
     if not enabled:
@@ -290,7 +299,8 @@ def demo(
     settings = get_settings()
     book = settings.data_dir / "book"
     if fresh:
-        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "serving.sqlite"):
+        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "serving.sqlite", "serving.sqlite-journal",
+                     "serving.sqlite-wal", "serving.sqlite-shm"):  # a stale journal would be replayed into the new file
             (settings.data_dir / name).unlink(missing_ok=True)
     if not as_json:
         out.print(f"generating {customers:,} customers into {book} (生成合成数据)…")

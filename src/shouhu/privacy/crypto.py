@@ -22,6 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shouhu.errors import ConfigError, ShouhuError
+from shouhu.filemodes import private_dir, private_file
 from shouhu.settings import Settings
 
 DEV_KEY_FILE = "dev-encryption.key"
@@ -93,7 +94,13 @@ def cipher_from_settings(settings: Settings) -> FieldCipher:
         raise ConfigError("SHOUHU_ENCRYPTION_KEY is required in production")
     path = Path(settings.data_dir) / DEV_KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(FieldCipher.new_key_text() + "\n", encoding="ascii")
-        path.chmod(0o600)
+        private_dir(path.parent)
+        try:  # created 0600 from the start: the key is never readable by others, not even briefly
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:  # another process made it meanwhile: use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(FieldCipher.new_key_text() + "\n")
+    private_file(path)  # a key file of an older version may be 0644
     return FieldCipher.from_text(path.read_text(encoding="ascii"))

@@ -6,10 +6,13 @@ migrations in ``storage/migrations``; the table objects below mirror them for qu
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import (
     BigInteger,
@@ -21,11 +24,14 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     make_url,
     select,
 )
+from sqlalchemy.engine import URL
 
 from shouhu.errors import StorageError
+from shouhu.filemodes import create_private_file, private_dir, private_file
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 metadata = MetaData()
@@ -45,14 +51,87 @@ load_log = Table(
 )
 
 
-def engine_for(url: str) -> Engine:
-    """An engine for ``url``; plain ``postgresql://`` URLs use psycopg 3."""
+def sqlite_file(url: str | URL) -> tuple[Path, bool] | None:
+    """The database file of a SQLite URL and whether it is opened read-only (``?mode=ro``); None otherwise.
+
+    Both forms: ``sqlite:///path/db.sqlite`` and the URI form ``sqlite:///file:/path/db.sqlite?mode=ro&uri=true``.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    database = str(parsed.database)
+    uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+    mode = str(parsed.query.get("mode", ""))
+    if uri and database.startswith("file:"):
+        database = unquote(database[len("file:"):].split("?", 1)[0])
+        if database.startswith("//"):  # file://host/path: only the local form is meaningful here
+            database = "/" + database[2:].split("/", 1)[-1]
+        if database in ("", ":memory:") or mode == "memory":
+            return None
+    return Path(database), mode == "ro"
+
+
+def recover_journal(path: Path) -> bool:
+    """Roll back what a crashed writer left, so that read-only connections can open ``path`` again.
+
+    A writer killed mid-transaction (``kill -9`` or a power cut during publish) leaves a *hot*
+    ``-journal`` (or a ``-wal`` without its writer). A read-write connection rolls it back on its
+    first read, but a read-only one cannot and fails ("attempt to write a readonly database") until
+    the next writer comes. This opens the file read-write once and reads, which makes SQLite roll
+    back (or recover the WAL) and remove the leftovers. A journal held by a live writer is not hot:
+    SQLite leaves it alone. Returns True if there was something to recover.
+    """
+    journal, wal = Path(f"{path}-journal"), Path(f"{path}-wal")
+    has_journal = journal.exists() and journal.stat().st_size > 0
+    if not (has_journal or wal.exists()) or not path.exists():
+        return False
+    try:
+        con = sqlite3.connect(str(path), timeout=5.0)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):  # a live writer is committing: not a crash, nothing to do
+            return False
+        raise StorageError(f"the serving database {path} needs recovery after a crash (a hot journal is left) "
+                           f"and this process cannot write it: {e}. Run `shouhu db upgrade` once as the "
+                           "owner of the file. 服务库需要崩溃恢复，请以文件所有者运行一次 shouhu db upgrade") from e
+    return True
+
+
+def engine_for(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; plain ``postgresql://`` URLs use psycopg 3.
+
+    A SQLite file is created owner-only (0600, its folder 0700; its journals inherit the mode) and
+    recovered from a crashed writer's journal before use (:func:`recover_journal`). ``read_only``
+    (or ``?mode=ro&uri=true`` in the URL) opens SQLite read-only; such an engine checks for a crashed
+    writer's journal each time it hands out a connection, since a writer may crash at any time.
+    """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(parsed)
+    found = sqlite_file(parsed)
+    if found is None:
+        return create_engine(parsed)
+    path, url_read_only = found
+    if read_only and not url_read_only:
+        parsed = parsed.set(database=f"file:{quote(str(path.absolute()))}",
+                            query=dict(parsed.query) | {"mode": "ro", "uri": "true"})
+    read_only = read_only or url_read_only
+    if not read_only:
+        private_dir(path.parent)
+        create_private_file(path)
+    else:
+        with contextlib.suppress(OSError):  # not ours to change when another user owns it
+            private_file(path)
+    recover_journal(path)
+    engine = create_engine(parsed)
+    if read_only:
+        @event.listens_for(engine, "checkout")
+        def _recover(*_: Any) -> None:
+            recover_journal(path)
+    return engine
 
 
 def _alembic_config(url: str) -> Any:

@@ -22,6 +22,7 @@ import ibis
 import pyarrow as pa
 
 from shouhu.errors import ConfigError, ShouhuError, StorageError, UnknownName
+from shouhu.filemodes import private_dir, private_file, private_umask
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENGINES = ("duckdb", "postgres", "spark")
@@ -73,10 +74,14 @@ def _connect(url: str, read_only: bool = False) -> tuple[str, Any]:
         if path in ("", "/", "/:memory:"):
             path = ":memory:"
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(path).parent)
         if read_only and path != ":memory:":
             return "duckdb", ibis.duckdb.connect(path, read_only=True, memory_limit=duckdb_memory_limit())
-        return "duckdb", ibis.duckdb.connect(path, memory_limit=duckdb_memory_limit())
+        with private_umask():  # the file and its WAL are created owner-only (0600)
+            con = ibis.duckdb.connect(path, memory_limit=duckdb_memory_limit())
+        if path != ":memory:":
+            _tighten_duckdb(path)
+        return "duckdb", con
     if scheme in ("postgres", "postgresql"):
         return "postgres", ibis.postgres.connect(
             host=parsed.hostname or "localhost",
@@ -86,6 +91,12 @@ def _connect(url: str, read_only: bool = False) -> tuple[str, Any]:
             database=parsed.path.lstrip("/") or None,
         )
     raise UnknownName("warehouse engine in URL", scheme or url, list(ENGINES))
+
+
+def _tighten_duckdb(path: str) -> None:
+    """Owner-only database file and WAL, also for files written by older versions (0644)."""
+    private_file(path)
+    private_file(f"{path}.wal")
 
 
 class Warehouse:
@@ -105,6 +116,12 @@ class Warehouse:
             raise
         except Exception as e:
             raise ConfigError(f"cannot open the warehouse at {_redact(url)}: {e}") from e
+        # A DuckDB file opened for writing: its files are kept owner-only (see _run).
+        self._file: str | None = None
+        if self.engine == "duckdb" and not read_only:
+            row = self.con.con.execute(
+                "SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()
+            self._file = str(row[0]) if row and row[0] else None
         spark = self.engine == "spark"
         self.capabilities = Capabilities(concurrent_writers=self.engine == "postgres",
                                          transactional_ddl=not spark, transactions=not spark)
@@ -263,21 +280,29 @@ class Warehouse:
                                "PostgreSQL and refresh with --engine spark", engine=self.engine)
         raw = self.con.con
         if self.engine == "duckdb":
-            raw.begin()
-            tx = _Transaction(lambda sql: raw.execute(sql))
-            try:
-                yield tx
-            except BaseException:
-                raw.rollback()
-                raise
-            raw.commit()
+            with private_umask() if self._file else contextlib.nullcontext():
+                raw.begin()
+                tx = _Transaction(lambda sql: raw.execute(sql))
+                try:
+                    yield tx
+                except BaseException:
+                    raw.rollback()
+                    raise
+                raw.commit()
+            if self._file:
+                _tighten_duckdb(self._file)
         else:
             with raw.transaction(), raw.cursor() as cur:
                 yield _Transaction(lambda sql: cur.execute(sql))
 
     def _run(self, what: str, fn: Any) -> Any:
         try:
-            return fn()
+            if self._file is None:
+                return fn()
+            with private_umask():  # DuckDB creates its WAL on the first write, with the umask's mode
+                result = fn()
+            _tighten_duckdb(self._file)  # files another connection (Splink's SQL) created meanwhile
+            return result
         except Exception as e:
             raise StorageError(f"{self.engine} warehouse failed to {what}: {e}", engine=self.engine) from e
 
