@@ -146,6 +146,9 @@ def test_pages_behind_actions_are_chinese(new_page: Any, site: Site) -> None:
     check(pg, site, "channels", problems)
     pg.goto(f"/console/advice?customer_id={site.subject}&run=1")
     check(pg, site, "advice", problems)
+    pg.goto(f"/console/advice?q={site.clear(site.subject, 'name')[0]}")  # the customer picker's results
+    assert pg.locator(".advice-pick").count() > 0
+    check(pg, site, "advice search", problems)
     pg.goto("/console/users")
     check(pg, site, "users", problems)
     assert not problems, "untranslated text:\n" + "\n".join(f"{k}: {v}" for k, v in problems.items())
@@ -260,4 +263,7 @@ def test_h5_is_chinese_calls_the_customer_self_and_contacts_the_agent(new_page: 
     login(staff, site, "agent")
     staff.goto("/console/tasks?action=&offset=0")
     check(staff, site, "agent tasks after contact", problems)
+    staff.goto(f"/console/advice?customer_id={site.subject}")  # the customer's answers, with their times
+    assert staff.locator("#advice-risk-level").inner_text().strip()
+    check(staff, site, "advice after the H5 questionnaires", problems)
     assert not problems, problems

@@ -114,7 +114,7 @@ def test_console_audit(web: Web) -> None:
                     'id="chart-consent"'):
         assert element in page.text
     part = web.client.get("/console/audit?action=reveal", headers={"HX-Request": "true"})
-    assert part.status_code == 200 and "<html" not in part.text and part.text.count('class="pill">reveal<') == 4
+    assert part.status_code == 200 and "<html" not in part.text and part.text.count('data-action="reveal"') == 4
     ok = web.client.get("/console/audit/verify")
     assert ok.status_code == 200 and 'id="audit-ok"' in ok.text
     with web.engine.begin() as conn:

@@ -386,6 +386,11 @@ def scope_label(key: str, lang: str) -> str:
     return _pick(SCOPE_KEYS.get(key), key, lang)
 
 
+def finalize(value: Any) -> Any:
+    """Jinja's last step for every ``{{ … }}``: None prints as nothing instead of the word "None"."""
+    return "" if value is None else value
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "localtime": local_time, "localminutes": local_minutes,
 }

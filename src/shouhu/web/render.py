@@ -54,6 +54,7 @@ def _json_zh(value: Any) -> Markup:
 TEMPLATES.env.filters["tojson_zh"] = _json_zh
 TEMPLATES.env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
 TEMPLATES.env.filters.update(display.FILTERS)  # localtime / localminutes: Beijing time, not UTC ISO
+TEMPLATES.env.finalize = display.finalize  # a missing value prints nothing, never "None"
 
 
 def lang_of(request: Request) -> str:
