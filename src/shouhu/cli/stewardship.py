@@ -14,11 +14,24 @@ Actor = Annotated[str, typer.Option("--by", help="Who makes the decision (record
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
 
 
-def _done(decision_id: int, as_json: bool) -> None:
+def _done(decision_id: int, as_json: bool, applied: dict[str, Any] | None = None) -> None:
+    """Report a decision: a confirm or merge has joined the two customers' records already (the
+    profile is rebuilt by the next refresh); anything else takes effect at the next refresh."""
     if as_json:
-        print_json({"decision_id": decision_id})
+        print_json({"decision_id": decision_id} | ({"applied_now": applied} if applied else {}))
+    elif applied and applied.get("applied"):
+        out.print(f"decision {decision_id} recorded and applied: the records now belong to {applied['customer_id']} "
+                  f"({applied['moved']} moved; 已生效); the profile is rebuilt at the next [b]shouhu refresh[/b]")
     else:
         out.print(f"decision {decision_id} recorded; it takes effect at the next [b]shouhu refresh[/b] (下次刷新生效)")
+
+
+def _apply(decision_id: int) -> dict[str, Any]:
+    from shouhu.identity import stewardship as st
+
+    url = get_settings().serving
+    made = next(d for d in st.history(url) if d["id"] == decision_id)
+    return st.apply_now(url, made["unique_id_l"], made["unique_id_r"])
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +57,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def confirm(left: str, right: str, by: Actor, reason: Reason, as_json: JsonOpt = False) -> None:
         """The two records are the same person."""
-        _done(guarded(lambda: st.confirm_pair(get_settings().serving, left, right, actor=by, reason=reason)), as_json)
+        decision_id = guarded(lambda: st.confirm_pair(get_settings().serving, left, right, actor=by, reason=reason))
+        _done(decision_id, as_json, guarded(lambda: _apply(decision_id)))
 
     @app.command()
     def reject(left: str, right: str, by: Actor, reason: Reason, as_json: JsonOpt = False) -> None:
@@ -54,8 +68,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def merge(customer_a: str, customer_b: str, by: Actor, reason: Reason, as_json: JsonOpt = False) -> None:
         """Two customers are one person (refused if their ID numbers differ)."""
-        _done(guarded(lambda: st.merge_customers(get_settings().serving, customer_a, customer_b, actor=by,
-                                                 reason=reason)), as_json)
+        decision_id = guarded(lambda: st.merge_customers(get_settings().serving, customer_a, customer_b, actor=by,
+                                                         reason=reason))
+        _done(decision_id, as_json, guarded(lambda: _apply(decision_id)))
 
     @app.command()
     def split(unique_id: str, by: Actor, reason: Reason, as_json: JsonOpt = False) -> None:
