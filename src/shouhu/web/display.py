@@ -271,13 +271,20 @@ AUDIT_ACTIONS: dict[str, Pair] = {
     "wallet_add": ("添加他司保单", "External policy added"),
     "wallet_remove": ("删除他司保单", "External policy removed"),
     "contact_agent": ("客户请求代理人联系", "Customer asked the agent to call"),
+    "task_done": ("完成待办", "Task done"), "task_snoozed": ("推迟待办", "Task snoozed"),
+    "task_cancelled": ("取消待办", "Task cancelled"), "task_reopened": ("重新打开待办", "Task reopened"),
+    "task_reassigned": ("转派待办", "Task reassigned"), "collection_outcome": ("记录催收结果", "Collection outcome"),
+    "proposal_created": ("生成建议书链接", "Proposal link created"),
+    "proposal_opened": ("客户打开建议书", "Proposal opened"), "proposal_revoked": ("撤回建议书链接", "Proposal revoked"),
+    "h5_login_failed": ("客户H5登录失败", "Customer H5 failed sign-in"),
     "pod.assign": ("服务小组分配", "Pod assignment"), "pod.orphan": ("孤儿单移交", "Orphan handover"),
 }
 TARGET_KINDS: dict[str, Pair] = {
     "user": ("账号", "account"), "customer": ("客户", "customer"), "customers": ("客户", "customers"),
     "segment": ("客群", "segment"), "case": ("工单", "case"), "task": ("待办", "task"),
     "identity_pair": ("记录对", "record pair"), "identity_record": ("源记录", "record"),
-    "identity_decision": ("身份决定", "decision"), "pod": ("服务小组", "pod"),
+    "identity_decision": ("身份决定", "decision"), "pod": ("服务小组", "pod"), "policy": ("保单", "policy"),
+    "proposal": ("建议书", "proposal"),
 }
 DETAIL_KEYS: dict[str, Pair] = {
     "fields": ("字段", "fields"), "purpose": ("用途", "purpose"), "rows": ("行数", "rows"),
