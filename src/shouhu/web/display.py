@@ -275,7 +275,8 @@ AUDIT_ACTIONS: dict[str, Pair] = {
     "task_cancelled": ("取消待办", "Task cancelled"), "task_reopened": ("重新打开待办", "Task reopened"),
     "task_reassigned": ("转派待办", "Task reassigned"), "collection_outcome": ("记录催收结果", "Collection outcome"),
     "proposal_created": ("生成建议书链接", "Proposal link created"),
-    "proposal_opened": ("客户打开建议书", "Proposal opened"), "proposal_revoked": ("撤回建议书链接", "Proposal revoked"),
+    "proposal_opened": ("客户打开建议书", "Proposal opened"),
+    "proposal_revoked": ("撤回建议书链接", "Proposal revoked"),
     "h5_login_failed": ("客户H5登录失败", "Customer H5 failed sign-in"),
     "pod.assign": ("服务小组分配", "Pod assignment"), "pod.orphan": ("孤儿单移交", "Orphan handover"),
 }
