@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shouhu.errors import ShouhuError, UnknownName
@@ -83,6 +84,15 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
         status = 404 if isinstance(exc, UnknownName) else 400
         body: dict[str, Any] = {"error": exc.code, "message": str(exc)}
         return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # The serving database locked or gone: a generic 503, the (redacted) driver text logged only.
+        from shouhu.web.warehouse import redact
+
+        log.warning("serving database unavailable: %s", redact(exc.orig or exc))
+        return JSONResponse({"error": "unavailable", "message": "the service is busy; try again in a minute. "
+                             "服务繁忙，请稍后再试"}, status_code=503, headers={"Retry-After": "60"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -14,6 +14,7 @@ from shouhu.storage import audit
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import reflected
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import BeforeSeq
 from shouhu.web.state import AppState
 
 router = APIRouter(tags=["audit"])
@@ -67,7 +68,7 @@ def list_entries(request: Request, principal: Principal = Reader,
                  action: str | None = Query(None, max_length=48, description="login, reveal, export, merge, ..."),
                  actor: str | None = Query(None, max_length=64), target_id: str | None = Query(None, max_length=160),
                  limit: int = Query(100, ge=1, le=1000),
-                 before_seq: int | None = Query(None, ge=1, description="page: entries before this sequence number")
+                 before_seq: BeforeSeq = None
                  ) -> dict[str, Any]:
     return entries(app_state(request), action=action, actor=actor, target_id=target_id, limit=limit,
                    before_seq=before_seq)

@@ -12,6 +12,7 @@ from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.web import cases
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Offset, RowId
 
 router = APIRouter(tags=["service cases"])
 Reader = Depends(require(Action.CUSTOMER_READ))
@@ -25,7 +26,7 @@ CaseTypeName = Literal["beneficiary_change", "address_change", "account_change",
 @router.get("/cases", summary="Service cases of your customers, soonest resolution due first")
 def list_cases(request: Request, principal: Principal = Reader, view: View = "open",
                customer_id: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0), lang: Lang = "zh") -> dict[str, Any]:
+               offset: Offset = 0, lang: Lang = "zh") -> dict[str, Any]:
     return cases.list_cases(app_state(request), principal, view=view, customer_id=customer_id, limit=limit,
                             offset=offset, lang=lang)
 
@@ -37,7 +38,7 @@ class NewCase(BaseModel):
     detail: str = Field("", max_length=4000)
     policy_no: str | None = Field(None, max_length=96)
     claim_type: Literal["medical", "critical_illness", "accident", "disability", "death"] | None = None
-    priority: int = Field(2, description="1 high, 2 normal, 3 low")
+    priority: int = Field(2, ge=1, le=3, description="1 high, 2 normal, 3 low")
     fields: dict[str, str] = Field(default_factory=dict, description="the case type's form (docs/operations.md)")
 
 
@@ -50,7 +51,7 @@ def open_case(body: NewCase, request: Request, principal: Principal = Writer) ->
 
 
 @router.get("/cases/{case_id}", summary="One case with its history")
-def get_case(case_id: int, request: Request, principal: Principal = Reader, lang: Lang = "zh") -> dict[str, Any]:
+def get_case(case_id: RowId, request: Request, principal: Principal = Reader, lang: Lang = "zh") -> dict[str, Any]:
     return cases.get_case(app_state(request), principal, case_id, lang)
 
 
@@ -60,7 +61,7 @@ class StatusChange(BaseModel):
 
 
 @router.post("/cases/{case_id}/status", summary="Move a case on (audited; 409 if the lifecycle forbids it)")
-def change_status(case_id: int, body: StatusChange, request: Request, principal: Principal = Writer
+def change_status(case_id: RowId, body: StatusChange, request: Request, principal: Principal = Writer
                   ) -> dict[str, Any]:
     return cases.change_status(app_state(request), principal, request, case_id, body.status, body.note)
 
@@ -70,7 +71,7 @@ class Reason(BaseModel):
 
 
 @router.post("/cases/{case_id}/reopen", summary="Reopen a resolved or closed case (audited; 409 otherwise)")
-def reopen(case_id: int, body: Reason, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def reopen(case_id: RowId, body: Reason, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     state = app_state(request)
     row = cases.case_or_404(state, principal, case_id)
     if row["status"] not in ("resolved", "closed"):
@@ -83,7 +84,7 @@ class Comment(BaseModel):
 
 
 @router.post("/cases/{case_id}/comments", summary="Comment on a case (audited; the first answers the response SLA)")
-def comment(case_id: int, body: Comment, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def comment(case_id: RowId, body: Comment, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return cases.comment(app_state(request), principal, request, case_id, body.note)
 
 
@@ -93,11 +94,11 @@ class Document(BaseModel):
 
 
 @router.post("/cases/{case_id}/checklist", summary="Mark a claim document received or missing (audited)")
-def mark_document(case_id: int, body: Document, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def mark_document(case_id: RowId, body: Document, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return cases.mark_document(app_state(request), principal, request, case_id, body.code, body.received)
 
 
 @router.post("/cases/{case_id}/reveal", summary="A case's sensitive fields in clear (reveal grant; audited)")
-def reveal(case_id: int, body: Reason, request: Request,
+def reveal(case_id: RowId, body: Reason, request: Request,
            principal: Principal = Depends(require(Action.REVEAL))) -> dict[str, Any]:
     return cases.reveal(app_state(request), principal, request, case_id, body.reason)

@@ -37,7 +37,7 @@ def roi(request: Request, period: str) -> dict[str, Any]:
 
 
 class PlanRequest(BaseModel):
-    budget: float | None = Field(None, ge=0, description="total for the horizon; default: today's spend")
+    budget: float | None = Field(None, ge=0, le=1e12, description="total for the horizon; default: today's spend")
     weeks: int = Field(13, ge=1, le=104)
     outcome: Literal["policies", "premium", "value"] = "policies"
     floors: dict[str, float] = Field(default_factory=dict, description="channel -> minimum spend")

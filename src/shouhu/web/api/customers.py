@@ -14,6 +14,7 @@ from shouhu.access.roles import Action
 from shouhu.storage import customers as store
 from shouhu.web import customer_view, customers
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Offset
 from shouhu.web.render import json_response
 
 router = APIRouter(tags=["customers"])
@@ -35,7 +36,7 @@ async def search(request: Request, principal: Principal = Reader,
                  name: str | None = Query(None, max_length=100), phone: str | None = Query(None, max_length=32),
                  id_number: str | None = Query(None, max_length=32), city: str | None = Query(None, max_length=64),
                  lifecycle_stage: str | None = Query(None, max_length=32),
-                 limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> Response:
+                 limit: int = Query(50, ge=1, le=200), offset: Offset = 0) -> Response:
     rows = customers.search(app_state(request), principal, q=q, name=name, phone=phone, id_number=id_number,
                             city=city, lifecycle_stage=lifecycle_stage, limit=limit + 1, offset=offset)
     more = len(rows) > limit
@@ -113,7 +114,7 @@ def dashboard(request: Request, principal: Principal = Depends(require(Action.DA
 def tasks(request: Request, principal: Principal = Reader,
           action: ActionCode | None = Query(None, description="only this action type"),
           kind: Literal["service", "sales"] | None = Query(None, description="service or sales actions only"),
-          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+          limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
           lang: Lang = LangQuery) -> dict[str, Any]:
     return customer_view.tasks(app_state(request), principal, action=action, kind=kind, limit=limit,
                                offset=offset, lang=lang)

@@ -27,6 +27,7 @@ from shouhu.segments.tags import run_in_engine
 from shouhu.storage import customers as store
 from shouhu.storage import decisions
 from shouhu.web.auth import app_state, record, require
+from shouhu.web.params import RowId
 from shouhu.web.state import AppState
 from shouhu.web.warehouse import read_warehouse
 
@@ -309,6 +310,6 @@ def split_record(body: SplitRequest, request: Request, principal: Principal = De
 
 
 @router.post("/identity/decisions/{decision_id}/revert", summary="Undo a decision (audited; it stays on record)")
-def revert_decision(decision_id: int, body: RevertRequest, request: Request,
+def revert_decision(decision_id: RowId, body: RevertRequest, request: Request,
                     principal: Principal = Decider) -> dict[str, Any]:
     return revert(app_state(request), principal, decision_id, body, request)

@@ -15,6 +15,7 @@ from shouhu.access.roles import Action
 from shouhu.advice.methods import DEFAULT_METHOD
 from shouhu.web import advice, proposals
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import RowId
 
 router = APIRouter(tags=["advice"])
 Adviser = Depends(require(Action.ADVICE_RUN))
@@ -44,6 +45,6 @@ class Revoke(BaseModel):
 
 
 @router.post("/proposals/{proposal_id}/revoke", summary="Withdraw a proposal link at once (audited; 409 if done)")
-def revoke_proposal(proposal_id: int, body: Revoke, request: Request, principal: Principal = Adviser
+def revoke_proposal(proposal_id: RowId, body: Revoke, request: Request, principal: Principal = Adviser
                     ) -> dict[str, Any]:
     return proposals.revoke(app_state(request), principal, request, proposal_id, body.reason)

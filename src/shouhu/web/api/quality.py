@@ -22,6 +22,7 @@ from shouhu.storage import runs, serving
 from shouhu.storage.audit import scrub
 from shouhu.storage.warehouse import sql_literal
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Offset
 from shouhu.web.state import AppState
 from shouhu.web.warehouse import read_warehouse
 
@@ -96,5 +97,5 @@ def list_runs(request: Request, principal: Principal = Reader,
 @router.get("/quality/quarantine", summary="Quarantined rows with file, row, field and reason (values masked)")
 def list_quarantine(request: Request, principal: Principal = Reader,
                     source: str | None = Query(None, max_length=64), field: str | None = Query(None, max_length=64),
-                    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                    limit: int = Query(100, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     return quarantine(app_state(request), source=source, field=field, limit=limit, offset=offset)

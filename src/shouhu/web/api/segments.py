@@ -38,6 +38,7 @@ from shouhu.storage.customers import SEARCH_COLUMNS, scope_condition
 from shouhu.storage.tables import reflected
 from shouhu.web.auth import app_state, record, require
 from shouhu.web.customers import EXPORT_COLUMNS
+from shouhu.web.params import MAX_OFFSET
 from shouhu.web.shaping import shape
 from shouhu.web.state import AppState
 from shouhu.web.warehouse import read_warehouse
@@ -59,7 +60,7 @@ class SegmentQuery(BaseModel):
 
 class PreviewQuery(SegmentQuery):
     limit: int = Field(20, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class ExportQuery(SegmentQuery):

@@ -12,6 +12,7 @@ from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.web import activities
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import MAX_ID, Offset, RowId
 
 router = APIRouter(tags=["tasks and activities"])
 Reader = Depends(require(Action.CUSTOMER_READ))
@@ -24,7 +25,7 @@ View = Literal["today", "overdue", "upcoming", "open", "closed", "all"]
 def list_tasks(request: Request, principal: Principal = Reader, view: View = "today",
                mine: bool = Query(False, description="only tasks given to you"),
                customer_id: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0), lang: Lang = "zh") -> dict[str, Any]:
+               offset: Offset = 0, lang: Lang = "zh") -> dict[str, Any]:
     return activities.list_tasks(app_state(request), principal, view=view, mine=mine, customer_id=customer_id,
                                  limit=limit, offset=offset, lang=lang)
 
@@ -33,7 +34,7 @@ class NewTask(BaseModel):
     customer_id: str = Field(max_length=64)
     title: str = Field(min_length=2, max_length=200)
     due_date: str = Field(description="YYYY-MM-DD")
-    priority: int = Field(2, description="1 high, 2 normal, 3 low")
+    priority: int = Field(2, ge=1, le=3, description="1 high, 2 normal, 3 low")
     source: Literal["manual", "journey", "case"] = "manual"
 
 
@@ -44,7 +45,7 @@ def create_task(body: NewTask, request: Request, principal: Principal = Writer) 
 
 
 @router.get("/work/tasks/{task_id}", summary="One task")
-def get_task(task_id: int, request: Request, principal: Principal = Reader, lang: Lang = "zh") -> dict[str, Any]:
+def get_task(task_id: RowId, request: Request, principal: Principal = Reader, lang: Lang = "zh") -> dict[str, Any]:
     return activities.get_task(app_state(request), principal, task_id, lang)
 
 
@@ -54,7 +55,7 @@ class Done(BaseModel):
 
 
 @router.post("/work/tasks/{task_id}/complete", summary="Complete a task with its outcome (audited; 409 if closed)")
-def complete(task_id: int, body: Done, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def complete(task_id: RowId, body: Done, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return activities.complete(app_state(request), principal, request, task_id, body.outcome, body.note)
 
 
@@ -63,7 +64,7 @@ class Snooze(BaseModel):
 
 
 @router.post("/work/tasks/{task_id}/snooze", summary="Snooze a task until a day (audited; 409 if closed)")
-def snooze(task_id: int, body: Snooze, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def snooze(task_id: RowId, body: Snooze, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return activities.snooze(app_state(request), principal, request, task_id, body.until)
 
 
@@ -72,12 +73,12 @@ class Reason(BaseModel):
 
 
 @router.post("/work/tasks/{task_id}/cancel", summary="Cancel a task (audited; 409 if closed)")
-def cancel(task_id: int, body: Reason, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def cancel(task_id: RowId, body: Reason, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return activities.cancel(app_state(request), principal, request, task_id, body.reason)
 
 
 @router.post("/work/tasks/{task_id}/reopen", summary="Wake a snoozed task now (audited)")
-def reopen(task_id: int, request: Request, principal: Principal = Writer) -> dict[str, Any]:
+def reopen(task_id: RowId, request: Request, principal: Principal = Writer) -> dict[str, Any]:
     return activities.reopen(app_state(request), principal, request, task_id)
 
 
@@ -86,7 +87,7 @@ class Reassign(Reason):
 
 
 @router.post("/work/tasks/{task_id}/reassign", summary="Give a task to another account (audited)")
-def reassign(task_id: int, body: Reassign, request: Request,
+def reassign(task_id: RowId, body: Reassign, request: Request,
              principal: Principal = Depends(require(Action.TASK_ASSIGN))) -> dict[str, Any]:
     return activities.reassign(app_state(request), principal, request, task_id, body.to_user, body.reason)
 
@@ -103,7 +104,7 @@ class NewActivity(BaseModel):
     kind: Literal["note", "call", "visit"]
     summary: str = Field(min_length=1, max_length=2000)
     outcome: str | None = None
-    task_id: int | None = None
+    task_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 @router.post("/work/activities", summary="Log a note, call or visit (audited; numbers typed in are masked)",

@@ -12,6 +12,7 @@ from shouhu.access.roles import Action
 from shouhu.web import display, i18n
 from shouhu.web.api import audit as service
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import BeforeSeq
 from shouhu.web.render import page
 
 router = APIRouter()
@@ -54,7 +55,7 @@ i18n.register({
 @router.get("/audit")
 def audit_page(request: Request, action: str | None = Query(None, max_length=48),
                actor: str | None = Query(None, max_length=64), target_id: str | None = Query(None, max_length=160),
-               before_seq: int | None = Query(None, ge=1), principal: Principal = Reader) -> Response:
+               before_seq: BeforeSeq = None, principal: Principal = Reader) -> Response:
     state = app_state(request)
     entries = service.entries(state, action=action, actor=actor, target_id=target_id, limit=PAGE,
                               before_seq=before_seq)

@@ -15,6 +15,7 @@ from shouhu.operations import cases as ops
 from shouhu.web import cases, i18n
 from shouhu.web.auth import app_state, require
 from shouhu.web.customers import record_or_404
+from shouhu.web.params import Offset, RowId
 from shouhu.web.render import lang_of, page
 from shouhu.web.shaping import shape
 
@@ -54,7 +55,7 @@ def _form_values(form: Any) -> dict[str, str]:
 
 @router.get("/cases")
 def list_page(request: Request, view: str = Query("open", max_length=16),
-              customer_id: str | None = Query(None, max_length=64), offset: int = Query(0, ge=0),
+              customer_id: str | None = Query(None, max_length=64), offset: Offset = 0,
               principal: Principal = Reader) -> Response:
     chosen = view if view in VIEWS else "open"
     state = app_state(request)
@@ -110,7 +111,7 @@ async def create(request: Request, principal: Principal = Writer) -> Response:
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, principal: Principal = Reader) -> Response:
+def case_page(case_id: RowId, request: Request, principal: Principal = Reader) -> Response:
     lang = lang_of(request)
     data = cases.get_case(app_state(request), principal, case_id, lang)
     moves = sorted(ops.TRANSITIONS[data["status"]])
@@ -119,7 +120,7 @@ def case_page(case_id: int, request: Request, principal: Principal = Reader) -> 
 
 
 @router.post("/cases/{case_id}/status")
-async def move(case_id: int, request: Request, principal: Principal = Writer) -> Response:
+async def move(case_id: RowId, request: Request, principal: Principal = Writer) -> Response:
     form = _form_values(await request.form())
     try:
         cases.change_status(app_state(request), principal, request, case_id, form.get("status", ""),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -54,7 +54,8 @@ def channels_page(request: Request, principal: Principal = Reader) -> Response:
 
 
 @router.get("/channels/attribution")
-def attribution_part(request: Request, lookback_days: int = 90, principal: Principal = Reader) -> Response:
+def attribution_part(request: Request, lookback_days: int = Query(90, ge=1, le=730),
+                     principal: Principal = Reader) -> Response:
     data = api.attribution(request, max(1, min(lookback_days, 730)), 365)
     lang = lang_of(request)
     return page(request, "console/_channels_attribution.html", data=data,

@@ -21,6 +21,7 @@ from shouhu.storage import decisions
 from shouhu.web import i18n
 from shouhu.web.api import identity as service
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import RowId
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -228,6 +229,6 @@ def split(request: Request, unique_id: str = Form(""), reason: str = Form(""),
 
 
 @router.post("/identity/decisions/{decision_id}/revert")
-def revert(decision_id: int, request: Request, reason: str = Form(""), principal: Principal = Decider) -> Response:
+def revert(decision_id: RowId, request: Request, reason: str = Form(""), principal: Principal = Decider) -> Response:
     return _decision(request, reason, lambda: service.revert(
         app_state(request), principal, decision_id, service.RevertRequest(reason=reason), request))

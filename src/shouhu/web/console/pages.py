@@ -17,6 +17,7 @@ from shouhu.scoring.nba import ACTION_TYPES
 from shouhu.storage import accounts
 from shouhu.web import customer_view, customers, i18n
 from shouhu.web.auth import SESSION_COOKIE, app_state, login_staff, record, require, resolve, signed_in
+from shouhu.web.params import Offset
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -202,7 +203,7 @@ def _echo(q: str) -> tuple[str, str]:
 
 @router.get("/customers")
 def search(request: Request, q: str = Query("", max_length=100), city: str = Query("", max_length=64),
-           stage: str = Query("", max_length=32), offset: int = Query(0, ge=0),
+           stage: str = Query("", max_length=32), offset: Offset = 0,
            principal: Principal = Depends(require(Action.CUSTOMER_READ))) -> Response:
     """The search page, or (HTMX) just its results. Paging and export take the criteria from the search
     form (hx-include / copied on submit), so result fragments never carry the query."""
@@ -271,7 +272,7 @@ def reveal(customer_id: str, request: Request, field: str = Form(..., max_length
 
 
 @router.get("/tasks")
-def tasks(request: Request, action: str = Query("", max_length=32), offset: int = Query(0, ge=0),
+def tasks(request: Request, action: str = Query("", max_length=32), offset: Offset = 0,
           principal: Principal = Depends(require(Action.CUSTOMER_READ))) -> Response:
     chosen = action if action in ACTION_CODES else None
     data = customer_view.tasks(app_state(request), principal, action=chosen, limit=PAGE_SIZE, offset=offset,

@@ -12,6 +12,7 @@ from shouhu.advice.methods import DEFAULT_METHOD
 from shouhu.web import i18n, proposals
 from shouhu.web.auth import app_state, require
 from shouhu.web.console.advice import _budget
+from shouhu.web.params import RowId
 from shouhu.web.render import page
 
 router = APIRouter()
@@ -46,7 +47,7 @@ def share(request: Request, customer_id: str = Form(..., max_length=64), method:
 
 
 @router.post("/proposals/{proposal_id}/revoke")
-def withdraw(proposal_id: int, request: Request, principal: Principal = Adviser) -> Response:
+def withdraw(proposal_id: RowId, request: Request, principal: Principal = Adviser) -> Response:
     try:
         proposals.revoke(app_state(request), principal, request, proposal_id)
     except HTTPException as e:

@@ -13,6 +13,7 @@ from shouhu.access.roles import Action
 from shouhu.web import display, i18n
 from shouhu.web.api import quality as service
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Offset
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -68,7 +69,7 @@ def _labelled(summary: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
 
 @router.get("/quality")
 def quality_page(request: Request, source: str | None = Query(None, max_length=64),
-                 field: str | None = Query(None, max_length=64), offset: int = Query(0, ge=0),
+                 field: str | None = Query(None, max_length=64), offset: Offset = 0,
                  principal: Principal = Reader) -> Response:
     state = app_state(request)
     quarantined = _quarantine(request, source, field, offset)

@@ -16,6 +16,7 @@ from shouhu.access.roles import Action
 from shouhu.web import i18n
 from shouhu.web.api import segments as service
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import MAX_OFFSET
 from shouhu.web.render import page
 
 router = APIRouter()
@@ -85,7 +86,8 @@ def count(request: Request, rule: str = Form(""), tags: list[str] = Form([]),
 
 
 @router.post("/segments/preview")
-def preview(request: Request, rule: str = Form(""), tags: list[str] = Form([]), offset: int = Form(0),
+def preview(request: Request, rule: str = Form(""), tags: list[str] = Form([]),
+            offset: int = Form(0, ge=0, le=MAX_OFFSET),
             principal: Principal = Reader) -> Response:
     state = app_state(request)
     try:

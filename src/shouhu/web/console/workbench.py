@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shouhu.access.policy import Principal
@@ -15,6 +15,7 @@ from shouhu.access.roles import Action
 from shouhu.errors import ShouhuError
 from shouhu.web import activities, i18n, workbench
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Offset, RowId
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -55,7 +56,7 @@ i18n.register({
 
 
 @router.get("/work")
-def workbench_page(request: Request, offset: int = Query(0, ge=0), principal: Principal = Worker) -> Response:
+def workbench_page(request: Request, offset: Offset = 0, principal: Principal = Worker) -> Response:
     state, lang = app_state(request), lang_of(request)
     tasks = workbench.today_tasks(state, principal, lang)
     customers = workbench.my_customers(state, principal, limit=PAGE_SIZE, offset=offset, lang=lang)
@@ -97,13 +98,13 @@ def _act(request: Request, principal: Principal, task_id: int, change: str, **ar
 
 
 @router.post("/work/tasks/{task_id}/complete")
-def complete(task_id: int, request: Request, outcome: str = Form(..., max_length=32),
+def complete(task_id: RowId, request: Request, outcome: str = Form(..., max_length=32),
              note: str = Form("", max_length=2000), principal: Principal = Worker) -> Response:
     """Close the task as done with its outcome (exported to the warehouse by the next refresh)."""
     return _act(request, principal, task_id, "complete", outcome=outcome, note=note)
 
 
 @router.post("/work/tasks/{task_id}/snooze")
-def snooze(task_id: int, request: Request, days: int = Form(..., ge=1, le=30),
+def snooze(task_id: RowId, request: Request, days: int = Form(..., ge=1, le=30),
            principal: Principal = Worker) -> Response:
     return _act(request, principal, task_id, "snooze", days=days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from shouhu.access.policy import Principal
@@ -56,7 +56,7 @@ def scorecards_page(request: Request, principal: Principal = Reader, level: str 
 
 @router.get("/workforce/simulate")
 def simulator_page(request: Request, principal: Principal = Simulator, plan: str = "balanced",
-                   years: int = 5) -> Response:
+                   years: int = Query(5, ge=1, le=10)) -> Response:
     try:
         result = api.simulate(api.SimulateRequest(plan=plan, years=max(1, min(years, 10))))
     except ShouhuError as e:

@@ -28,6 +28,7 @@ from shouhu.storage import customers as store
 from shouhu.web import advice, customers, i18n
 from shouhu.web.auth import H5_COOKIE, app_state, record, require_customer_session
 from shouhu.web.h5 import signin
+from shouhu.web.params import RowId
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -324,7 +325,7 @@ def _error(request: Request, error: HTTPException) -> Response:
 
 
 @router.post("/policies/{row_id}/remove")
-def remove_policy(row_id: int, request: Request, principal: Principal = Customer) -> Response:
+def remove_policy(row_id: RowId, request: Request, principal: Principal = Customer) -> Response:
     try:
         advice.remove_external(app_state(request), principal, _me(principal), row_id, request)
     except HTTPException as e:
