@@ -100,7 +100,7 @@ def roi_cmd(period: Annotated[str, typer.Option(help="month, quarter or year")] 
         print_json(result)
         return
     cols = ["channel", "spend", "new_policies", "first_year_premium", "annualised_premium", "persistency_13m",
-            "customer_value", "cost_per_policy", "premium_per_yuan", "roi"]
+            "customer_value", "nbv", "commission", "cost_per_policy", "premium_per_yuan", "roi"]
     _table("channel ROI 渠道投入产出", result["by_channel"], cols)
     if by_period:
         _table(f"by {period}", result["rows"], ["period", *cols])
