@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -178,6 +179,9 @@ def ingest(
         print_json([r.to_dict() for r in results])
     else:
         out.print(_results_table(results))
+        for r in results:
+            for warning in r.warnings():
+                out.print(f"[yellow]warning[/yellow] {escape(warning)}")
         quarantined = sum(r.rows_quarantined for r in results)
         if quarantined:
             out.print(f"{quarantined:,} rows quarantined — see them with [b]shouhu quarantine[/b] (已隔离的问题行)")
@@ -185,17 +189,27 @@ def ingest(
 
 # -- status and quarantine -------------------------------------------------------------------------
 def _status_rows(settings: Settings) -> list[dict[str, Any]]:
-    from shouhu.ingest.load import FILE_TABLE
+    from shouhu.ingest.load import FILE_TABLE, ensure_ingest_tables
 
     with _warehouse(settings) as wh:
         if not wh.has_table(FILE_TABLE):
             return []
+        ensure_ingest_tables(wh)  # a warehouse of an older version gains the duplicate/extra-column counts
         rows = wh.query(
-            f"SELECT source, COUNT(*), SUM(rows_in), SUM(rows_loaded), SUM(rows_quarantined), MAX(loaded_at) "
-            f"FROM {FILE_TABLE} GROUP BY source ORDER BY source"
+            f"SELECT source, COUNT(*), SUM(rows_in), SUM(rows_loaded), SUM(rows_quarantined), MAX(loaded_at), "
+            f"SUM(COALESCE(rows_duplicate, 0)) FROM {FILE_TABLE} GROUP BY source ORDER BY source"
         )
-    keys = ("source", "files", "rows_in", "rows_loaded", "rows_quarantined", "last_load")
-    return [dict(zip(keys, (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5]), strict=True)) for r in rows]
+        flagged = wh.query(
+            f"SELECT source, file_name, COALESCE(rows_duplicate, 0), extra_columns FROM {FILE_TABLE} "
+            f"WHERE COALESCE(rows_duplicate, 0) > 0 OR extra_columns IS NOT NULL ORDER BY source, file_name")
+    warnings: dict[str, list[dict[str, Any]]] = {}
+    for source, name, duplicate, extra in flagged:
+        warnings.setdefault(source, []).append({"file": name, "rows_duplicate": int(duplicate),
+                                                "extra_columns": json.loads(extra) if extra else []})
+    keys = ("source", "files", "rows_in", "rows_loaded", "rows_quarantined", "last_load", "rows_duplicate")
+    return [dict(zip(keys, (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5], int(r[6])), strict=True))
+            | {"extra_columns": sorted({c for w in warnings.get(r[0], []) for c in w["extra_columns"]}),
+               "warnings": warnings.get(r[0], [])} for r in rows]
 
 
 @app.command()
@@ -210,13 +224,26 @@ def status(as_json: JsonOpt = False) -> None:
         out.print(f"nothing loaded yet in {settings.warehouse} (尚未加载数据); try [b]shouhu demo[/b]")
         return
     table = Table(title=f"warehouse {settings.warehouse}")
-    for col in ("source", "files", "rows in", "loaded", "quarantined", "last load"):
+    for col in ("source", "files", "rows in", "loaded", "quarantined", "of which duplicate keys", "ignored columns",
+                "last load"):
         table.add_column(col)
     for r in rows:
         last = r["last_load"].isoformat(sep=" ") if isinstance(r["last_load"], datetime) else str(r["last_load"])
         table.add_row(r["source"], str(r["files"]), f"{r['rows_in']:,}", f"{r['rows_loaded']:,}",
-                      f"{r['rows_quarantined']:,}", last)
+                      f"{r['rows_quarantined']:,}",
+                      f"[yellow]{r['rows_duplicate']:,}[/yellow]" if r["rows_duplicate"] else "0",
+                      escape(", ".join(r["extra_columns"])), last)
     out.print(table)
+    for r in rows:
+        for w in r["warnings"]:
+            if w["rows_duplicate"]:
+                out.print(f"[yellow]warning[/yellow] {escape(r['source'])}/{escape(w['file'])}: "
+                          f"{w['rows_duplicate']:,} rows repeat "
+                          "the key of an earlier row and were quarantined (重复主键已隔离); "
+                          "see [b]shouhu quarantine[/b]")
+            if w["extra_columns"]:
+                out.print(f"[yellow]warning[/yellow] {escape(r['source'])}/{escape(w['file'])}: columns not in the "
+                          f"mapping were ignored (未映射的列已忽略): {escape(', '.join(w['extra_columns']))}")
 
 
 @app.command()

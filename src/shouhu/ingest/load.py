@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from shouhu.errors import ShouhuError, SourceFileError
 from shouhu.ingest.mapping import ExtractMapping, SourceMapping, file_format, load_mapping
 from shouhu.ingest.readers import count_rows_hint, read_file
 from shouhu.ingest.validate import Problem, arrow_schema, check_columns, validate_chunk
+from shouhu.model.masking import mask
+from shouhu.model.schema import Entity
 from shouhu.storage.warehouse import Warehouse, quote_ident, sql_literal
 
 FILE_TABLE = "ingest_file"
@@ -34,13 +37,17 @@ FILE_SCHEMA = pa.schema([
     ("file_path", pa.string()), ("file_bytes", pa.int64()), ("encoding", pa.string()),
     ("rows_in", pa.int64()), ("rows_loaded", pa.int64()), ("rows_quarantined", pa.int64()),
     ("loaded_at", pa.timestamp("us")), ("seconds", pa.float64()),
+    ("rows_duplicate", pa.int64()), ("extra_columns", pa.string()),  # added later: see ensure_ingest_tables
 ])
+LATER_FILE_COLUMNS = pa.schema([FILE_SCHEMA.field("rows_duplicate"), FILE_SCHEMA.field("extra_columns")])
 QUARANTINE_SCHEMA = pa.schema([
     ("file_id", pa.string()), ("source", pa.string()), ("entity", pa.string()), ("file_name", pa.string()),
     ("row_number", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("value", pa.string()),
     ("raw_record", pa.string()),
 ])
 Progress = Callable[[int], None]
+DUPLICATE_REASON = "duplicate"  # quarantine reasons of repeated keys start with this word
+log = logging.getLogger("shouhu.ingest")
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,21 @@ class FileResult:
     rows_loaded: int
     rows_quarantined: int
     seconds: float
+    rows_duplicate: int = 0  # of rows_quarantined: rows repeating the key of an earlier row of the file
+    extra_columns: tuple[str, ...] = ()  # columns of the file that the mapping does not use (ignored)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return asdict(self) | {"extra_columns": list(self.extra_columns), "warnings": self.warnings()}
+
+    def warnings(self) -> list[str]:
+        """What loaded but deserves a look: repeated keys (quarantined) and ignored columns."""
+        out = []
+        if self.rows_duplicate:
+            out.append(f"{self.file}: {self.rows_duplicate} rows repeat the key of an earlier row and were "
+                       f"quarantined (the first occurrence was loaded); see `shouhu quarantine`")
+        if self.extra_columns:
+            out.append(f"{self.file}: columns not in the mapping were ignored: {', '.join(self.extra_columns)}")
+        return out
 
 
 def file_sha256(path: Path) -> str:
@@ -74,20 +93,80 @@ def _crash_point(name: str) -> None:
 
 
 def ensure_ingest_tables(wh: Warehouse) -> None:
+    if wh.has_table(FILE_TABLE):  # made by a version without the duplicate and extra-column counts
+        wh.add_missing_columns(FILE_TABLE, LATER_FILE_COLUMNS)
     wh.ensure_table(FILE_TABLE, FILE_SCHEMA)
     wh.ensure_table(QUARANTINE_TABLE, QUARANTINE_SCHEMA)
 
 
+def _extra(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
+
+
 def already_loaded(wh: Warehouse, file_id: str, source: str, entity: str) -> FileResult | None:
     rows = wh.query(
-        f"SELECT file_name, rows_in, rows_loaded, rows_quarantined FROM {FILE_TABLE} "
+        f"SELECT file_name, rows_in, rows_loaded, rows_quarantined, rows_duplicate, extra_columns FROM {FILE_TABLE} "
         f"WHERE file_id = {sql_literal(file_id)} AND source = {sql_literal(source)} "
         f"AND entity = {sql_literal(entity)}"
     )
     if not rows:
         return None
-    name, rows_in, loaded, quarantined = rows[0]
-    return FileResult(name, source, entity, file_id, "skipped", rows_in, loaded, quarantined, 0.0)
+    name, rows_in, loaded, quarantined, duplicate, extra = rows[0]
+    return FileResult(name, source, entity, file_id, "skipped", rows_in, loaded, quarantined, 0.0,
+                      int(duplicate or 0), _extra(extra))
+
+
+def extra_columns(columns: list[str], extract: ExtractMapping) -> tuple[str, ...]:
+    """The file's columns that no field of the mapping reads, in file order."""
+    used = set(extract.columns.values())
+    return tuple(c for c in columns if c not in used)
+
+
+def _quarantine_duplicates(wh: Warehouse, stage: str, stage_q: str, ent: Entity, file_id: str,
+                           source: str, name: str) -> int:
+    """Move every staged row whose key repeats an earlier row's (by row number) to the quarantine.
+
+    The first occurrence is loaded; each later one is quarantined with the key, the row number of the
+    first and whether it is an identical copy or differs. Runs in the engine (one window query), so a
+    million-row file without duplicates costs one scan. Returns the number of rows moved."""
+    key = ent.key
+    if not key:
+        return 0
+    sensitive = {k for k in key if ent.field(k).sensitive}
+    keys = ", ".join(quote_ident(k) for k in key)
+    not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
+    columns = list(wh.table(stage).columns)
+    ranked = (f"SELECT *, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY _row_number) AS _rn, "
+              f"MIN(_row_number) OVER (PARTITION BY {keys}) AS _first FROM {quote_ident(stage)} WHERE {not_null}")
+    rows = wh.query(f"SELECT {', '.join(quote_ident(c) for c in columns)}, _rn, _first FROM ({ranked}) AS r "
+                    f"WHERE _first IN (SELECT _first FROM ({ranked}) AS d WHERE _rn > 1) "
+                    f"ORDER BY _first, _rn")
+    if not rows:
+        return 0
+    firsts: dict[int, dict[str, object]] = {}
+    problems: list[Problem] = []
+    content = [c for c in columns if c not in ("_row_number",)]
+    for row in rows:
+        record = dict(zip(columns, row[:len(columns)], strict=True))
+        rank, first = int(row[-2]), int(row[-1])
+        if rank == 1:
+            firsts[first] = record
+            continue
+        same = all(record[c] == firsts[first][c] for c in content)
+        shown = ", ".join(f"{k}={_shown(sensitive, k, record[k])}" for k in key)
+        reason = (f"{DUPLICATE_REASON} {'+'.join(key)} {shown}: {'identical copy' if same else 'different values'} "
+                  f"of row {first}, which was loaded")
+        raw = json.dumps({k: v for k, v in record.items() if not k.startswith("_")}, ensure_ascii=False, default=str)
+        problems.append(Problem(int(str(record["_row_number"])), "+".join(key), reason, shown, raw))
+    wh.write_table(stage_q, _problems_table(problems, file_id, source, ent.name, name), append=True)
+    with wh.transaction() as tx:
+        tx.execute(f"DELETE FROM {quote_ident(stage)} WHERE _row_number IN "
+                   f"(SELECT _row_number FROM ({ranked}) AS d WHERE _rn > 1)")
+    return len(problems)
+
+
+def _shown(sensitive: set[str], field: str, value: object) -> str:
+    return mask(field, str(value)) if field in sensitive else str(value)
 
 
 def _problems_table(problems: list[Problem], file_id: str, source: str, entity: str, name: str) -> pa.Table:
@@ -133,9 +212,11 @@ def ingest_file(
     wh.ensure_table(stage_q, QUARANTINE_SCHEMA)
     rows_in = loaded = quarantined = 0
     columns_checked = False
+    extra: tuple[str, ...] = ()
     for chunk in read_file(path, fmt, encoding=enc, sheet=extract.sheet, chunk_rows=chunk_rows):
         if not columns_checked and len(chunk.records.columns):
             check_columns([str(c) for c in chunk.records.columns], extract, str(path))
+            extra = extra_columns([str(c) for c in chunk.records.columns], extract)
             columns_checked = True
         result = validate_chunk(chunk, extract, source=source, file_id=file_id, as_of=as_of or date.today())
         if result.rows.num_rows:
@@ -149,6 +230,9 @@ def ingest_file(
         quarantined += result.rejected_rows
         if progress:
             progress(chunk_in)
+    duplicate = _quarantine_duplicates(wh, stage, stage_q, ent, file_id, source, path.name)
+    loaded -= duplicate
+    quarantined += duplicate
     if rows_in != loaded + quarantined:  # a bug, never a data problem
         raise ShouhuError(f"{path}: accounting mismatch {rows_in} != {loaded} + {quarantined}")
     _crash_point("after_stage")
@@ -159,10 +243,15 @@ def ingest_file(
         "file_path": str(path.resolve()), "file_bytes": path.stat().st_size, "encoding": enc,
         "rows_in": rows_in, "rows_loaded": loaded, "rows_quarantined": quarantined,
         "loaded_at": datetime.now().replace(microsecond=0).isoformat(sep=" "), "seconds": seconds,
+        "rows_duplicate": duplicate, "extra_columns": json.dumps(list(extra), ensure_ascii=False) if extra else None,
     }
     _commit(wh, ent.table, stage, stage_q, [f.name for f in arrow_schema(ent)], record)
     wh.analyze(ent.table)
-    return FileResult(path.name, source, ent.name, file_id, "loaded", rows_in, loaded, quarantined, seconds)
+    done = FileResult(path.name, source, ent.name, file_id, "loaded", rows_in, loaded, quarantined, seconds,
+                      duplicate, extra)
+    for warning in done.warnings():  # counts and column names only: never a personal value
+        log.warning("%s", warning)
+    return done
 
 
 def _commit(wh: Warehouse, target: str, stage: str, stage_q: str, columns: list[str],

@@ -264,6 +264,24 @@ class Warehouse:
         raise StorageError(f"identity resolution runs on DuckDB or Spark; this warehouse is {self.engine}",
                            engine=self.engine)
 
+    def add_missing_columns(self, name: str, schema: pa.Schema) -> list[str]:
+        """Add the columns of ``schema`` that table ``name`` lacks (tables made by an older version);
+        only string and integer columns, which every engine spells the same. Returns the added names."""
+        present = set(self._run(f"open table {name}", lambda: self.con.table(name).columns))
+        sql_types = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
+        added = []
+        for f in schema:
+            if f.name not in present:
+                ddl = f"ALTER TABLE {quote_ident(name)} ADD COLUMN {quote_ident(f.name)} {sql_types[f.type]}"
+                self._run(f"add column {f.name} to {name}", lambda ddl=ddl: self._execute_ddl(ddl))
+                added.append(f.name)
+        return added
+
+    def _execute_ddl(self, sql: str) -> None:
+        cur = self.con.raw_sql(sql)
+        if cur is not self.con.con and hasattr(cur, "close"):
+            cur.close()
+
     def drop_table(self, name: str) -> None:
         self._run(f"drop table {name}", lambda: self.con.drop_table(name, force=True))
 
