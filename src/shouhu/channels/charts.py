@@ -3,7 +3,6 @@ so they render on machines without a CJK font."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +12,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from shouhu.privacy.csv_export import write_rows
+
 if TYPE_CHECKING:
     from shouhu.channels.service import AttributionReport, PlanReport
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["empty"])
-        w.writeheader()
-        w.writerows(rows)
+    with path.open("w", newline="", encoding="utf-8") as f:  # formulas neutralised (privacy.csv_export)
+        write_rows(f, list(rows[0]) if rows else ["empty"], rows)
     return str(path)
 
 

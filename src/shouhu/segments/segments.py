@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from shouhu.errors import InvalidInput, UnknownName
 from shouhu.model.marts import CUSTOMER_360
+from shouhu.privacy.csv_export import neutralise_arrow
 from shouhu.segments.compile import compile_rule
 from shouhu.segments.rules import Rule, parse_rule
 from shouhu.segments.tags import TagLibrary, customer_360, load_tag_library, run_in_engine
@@ -30,7 +30,6 @@ from shouhu.segments.tags import TagLibrary, customer_360, load_tag_library, run
 SENSITIVE_COLUMNS = frozenset(f.name for f in CUSTOMER_360.fields if f.sensitive)
 EXPORT_FORMATS = ("csv", "xlsx")
 EXCEL_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one is the header
-_FORMULA_START = r"^[=+\-@\t\r]"  # cells Excel would run as formulas (CSV injection)
 Header = Literal["code", "zh"]
 
 
@@ -168,7 +167,7 @@ def _write_csv(batches: pa.RecordBatchReader, path: Path, names: list[str]) -> i
         f.write(codecs.BOM_UTF8)
         writer: pacsv.CSVWriter | None = None
         for batch in batches:
-            safe = pa.RecordBatch.from_arrays([_defuse(c) for c in batch.columns], names=names)
+            safe = pa.RecordBatch.from_arrays([neutralise_arrow(c) for c in batch.columns], names=names)
             if writer is None:
                 writer = pacsv.CSVWriter(f, safe.schema)
             writer.write_batch(safe)
@@ -178,14 +177,6 @@ def _write_csv(batches: pa.RecordBatchReader, path: Path, names: list[str]) -> i
         else:
             writer.close()
     return rows
-
-
-def _defuse(column: pa.Array) -> pa.Array:
-    """Prefix ``'`` to text that Excel would run as a formula (OWASP CSV injection advice)."""
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return column
-    risky = pc.fill_null(pc.match_substring_regex(column, _FORMULA_START), False)
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
 def _write_xlsx(batches: pa.RecordBatchReader, path: Path, names: list[str]) -> int:

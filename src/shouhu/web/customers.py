@@ -7,8 +7,6 @@ that its existence does not leak.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from typing import Any
 
@@ -16,6 +14,7 @@ from fastapi import HTTPException, Request
 
 from shouhu.access.policy import FieldView, Principal, can_reveal, field_view, row_rule
 from shouhu.identity.search import QueryError, city_token, hashed_terms
+from shouhu.privacy.csv_export import csv_text
 from shouhu.storage import customers as store
 from shouhu.web.auth import record
 from shouhu.web.shaping import reveal_values, shape
@@ -132,13 +131,9 @@ def export_csv(state: AppState, principal: Principal, customer_ids: list[str], r
     """A CSV of the given customers that the caller may see (masked as on screen); audited."""
     rule = row_rule(principal)
     keep = store.scoped_ids(state.engine, rule, customer_ids)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for cid in sorted(keep):
-        row = store.get_record(state.engine, rule, cid)
-        if row is not None:
-            writer.writerow(shape(principal, row, state.cipher))
+    rows = (shape(principal, row, state.cipher) for row in
+            (store.get_record(state.engine, rule, cid) for cid in sorted(keep)) if row is not None)
+    text = csv_text(EXPORT_COLUMNS, rows)  # formulas neutralised (privacy.csv_export)
     record(state, principal, "export", "customers", f"{len(keep)} customers", request, reason=purpose,
            count=len(keep), refused=len(set(customer_ids) - keep))
-    return "\ufeff" + buffer.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
+    return text

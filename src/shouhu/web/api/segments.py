@@ -15,8 +15,6 @@ see masked is allowed and audited.
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +29,7 @@ from shouhu.access.policy import FieldView, Principal, field_view, row_rule
 from shouhu.access.roles import Action
 from shouhu.errors import UnknownName
 from shouhu.model.marts import CUSTOMER_360, CUSTOMER_GAP
+from shouhu.privacy.csv_export import csv_text
 from shouhu.segments import Rule, RuleError, TagLibrary, load_tag_library, parse_rule, segment_filter
 from shouhu.segments.nodes import MAX_RULE_CHARS
 from shouhu.segments.tags import customer_360, run_in_engine
@@ -49,7 +48,6 @@ MAX_EXPORT = 100_000       # rows per export; larger segments are narrowed first
 CHUNK = 500                # customer ids per serving query
 PREVIEW_EXTRA = ("age", "lifecycle_stage", "policies_in_force", "annualised_premium")
 TAG_COUNT_TTL_S = 60.0
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class SegmentQuery(BaseModel):
@@ -187,11 +185,6 @@ def preview(state: AppState, principal: Principal, checked: Checked, *, limit: i
                                  "offset": offset}
 
 
-def _safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading quote (CSV injection)."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
-
-
 def export_csv(state: AppState, principal: Principal, checked: Checked, purpose: str, request: Request
                ) -> tuple[str, int]:
     """CSV of the segment's members in the caller's scope, masked as on screen; audited."""
@@ -200,15 +193,11 @@ def export_csv(state: AppState, principal: Principal, checked: Checked, purpose:
         raise HTTPException(413, f"the segment has more than {MAX_EXPORT:,} customers; narrow the rule, or export "
                                  "it with `shouhu segment export` on the server")
     rows = records(state, principal, ids)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _safe(row.get(k)) for k in EXPORT_COLUMNS})
+    text = csv_text(EXPORT_COLUMNS, rows)  # formulas neutralised (privacy.csv_export)
     record(state, principal, "export", "segment", checked.rule.text[:160], request, reason=purpose.strip(),
            rule=checked.rule.text, tags=list(checked.tags), count=len(rows), columns=list(EXPORT_COLUMNS),
            sensitive_filter=list(checked.sensitive))
-    return "\ufeff" + buffer.getvalue(), len(rows)
+    return text, len(rows)
 
 
 def tag_counts(state: AppState, principal: Principal) -> dict[str, int]:
