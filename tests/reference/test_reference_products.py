@@ -4,7 +4,7 @@ import pytest
 
 from shouhu.model.vocab import ProductType, RiskGrade
 from shouhu.reference.mortality import qx
-from shouhu.reference.products import BY_CODE, INTEREST, SHELF, annual_premium, rate_per_1000, rate_table
+from shouhu.reference.products import BY_CODE, SHELF, annual_premium, pricing_interest, rate_per_1000, rate_table
 
 
 def test_shelf_covers_every_product_type_with_valid_grades():
@@ -16,7 +16,7 @@ def test_shelf_covers_every_product_type_with_valid_grades():
 
 def hand_term_rate(age: int, sex: str, n: int) -> float:
     """Net premium by the equivalence principle, written out the textbook way, then 25% loading."""
-    v = 1 / (1 + INTEREST)
+    v = 1 / (1 + pricing_interest(BY_CODE["TL01"]))  # launched 2014: the 3.5% cap
     survival, benefit, annuity = 1.0, 0.0, 0.0
     for k in range(n):
         q = qx(age + k, sex)  # type: ignore[arg-type]

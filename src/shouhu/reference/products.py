@@ -5,10 +5,19 @@ premiums by age and sex look like a real insurer's rate book:
 
 * term and whole life: net annual premium per 1,000 sum assured =
   1000 * A1(x:n) / a..(x:m), with A1(x:n) = sum_{k<n} v^(k+1) kpx q(x+k) and
-  a..(x:m) = sum_{k<m} v^k kpx (annual premiums in advance, interest 2.5%, table CL1/CL2);
+  a..(x:m) = sum_{k<m} v^k kpx (annual premiums in advance, table CL1/CL2);
   gross = net / (1 - 0.25): 25% of the gross premium covers expenses, commission and profit.
-* critical illness: same formula on a combined decrement min(1, 3.5 * qx) (no CI incidence table
-  is packaged; incidence is taken as 2.5 * qx and the product also pays on death), loading 30%.
+* pricing interest (预定利率): the regulatory cap in force on the rate book's date
+  (:func:`pricing_interest`; by default the product's launch date, the synthetic book prices each
+  policy on the rate-book version in force at its issue date, since insurers re-file or withdraw
+  products when a cap falls). Caps for ordinary life, :data:`INTEREST_CAPS`: 2.5% until the
+  2013-08-05 ordinary life pricing reform (保监发〔2013〕62号), 3.5% from then, 3.0% from 2023-08-01,
+  2.5% from 2024-09-01, 2.0% from 2025-09-01 (the dates stated in issue 12; the later cuts follow the
+  regulator's dynamic link of the cap to the insurance association's published 预定利率研究值).
+  Participating products have their own, lower cap (:data:`PARTICIPATING_CAPS`).
+* critical illness: benefit on CI incidence (:mod:`shouhu.reference.critical_illness`, an
+  approximation of the CI1/CI2 (2020) table's shape) plus death for products that also pay on
+  death; the policy leaves the pool on either (decrement min(1, i + q)); loading 30%.
 * million-yuan medical: a gross premium per policy by age band (see :data:`MEDICAL_BANDS`) for a
   2,000,000 limit with a 10,000 deductible, the way these products are sold.
 * accident: a flat gross 1.00 per 1,000 a year (occupation classes 1-4).
@@ -27,9 +36,36 @@ import numpy as np
 import numpy.typing as npt
 
 from shouhu.model.vocab import CoverageType, ProductType, RiskGrade
+from shouhu.reference.critical_illness import incidence_vector
 from shouhu.reference.mortality import MAX_AGE, Sex, qx_vector
 
-INTEREST = 0.025
+# (in force from, maximum predetermined interest rate) for ordinary life business (module docstring)
+INTEREST_CAPS: tuple[tuple[date, float], ...] = (
+    (date(1999, 6, 10), 0.025),
+    (date(2013, 8, 5), 0.035),
+    (date(2023, 8, 1), 0.030),
+    (date(2024, 9, 1), 0.025),
+    (date(2025, 9, 1), 0.020),
+)
+# Participating (分红) business: a guaranteed rate at most this (an assumption modelled on the same
+# dates: 2.5% from 2023-08, 2.0% from 2024-09, 1.75% from 2025-09; 3.0% before). Check before real use.
+PARTICIPATING_CAPS: tuple[tuple[date, float], ...] = (
+    (date(1999, 6, 10), 0.025),
+    (date(2013, 8, 5), 0.030),
+    (date(2023, 8, 1), 0.025),
+    (date(2024, 9, 1), 0.020),
+    (date(2025, 9, 1), 0.0175),
+)
+
+
+def interest_cap(on: date, *, participating: bool = False) -> float:
+    """The predetermined interest rate cap in force on ``on``."""
+    caps = PARTICIPATING_CAPS if participating else INTEREST_CAPS
+    rate = caps[0][1]
+    for since, cap in caps:
+        if on >= since:
+            rate = cap
+    return rate
 Basis = Literal["mortality", "critical_illness", "medical", "accident", "savings"]
 MEDICAL_SUM_ASSURED = 2_000_000.0
 # (upper age inclusive, annual gross premium) for million-yuan medical with social insurance.
@@ -65,6 +101,7 @@ class Product:
     waiting_days: int = 0
     loading: float = 0.25
     sa_factor: float = 1.0
+    participating: bool = False  # 分红: a guaranteed rate plus non-guaranteed dividends
 
     @property
     def coverage_types(self) -> str:
@@ -81,7 +118,7 @@ def _p(
     terms: tuple[int, int],
     basis: Basis,
     launched: str,
-    **kw: float | int,
+    **kw: float | int | bool,
 ) -> Product:
     return Product(
         code,
@@ -292,27 +329,48 @@ SHELF: tuple[Product, ...] = (
         sa_factor=1.0,
     ),
 )
+SHELF = (*SHELF, _p(
+    "PA01",
+    "福享分红两全保险(10年交)",
+    T.ENDOWMENT,
+    "P3",
+    "life,savings",
+    (0, 60),
+    (20, 10),
+    "savings",
+    "2021-01-01",
+    sa_factor=1.0,
+    participating=True,
+))
 BY_CODE: dict[str, Product] = {p.code: p for p in SHELF}
+
+
+def pricing_interest(product: Product, on: date | None = None) -> float:
+    """The pricing (guaranteed) rate of the product's rate-book version in force on ``on`` (default: launch)."""
+    return interest_cap(on or product.launched_on, participating=product.participating)
 
 
 def _table_for(product: Product) -> str:
     return "pension" if product.type is ProductType.ANNUITY else "nonpension1"
 
 
-def equivalence_net_per_1000(q: npt.NDArray[np.float64], age: int, cover_years: int, pay_years: int) -> float:
-    """Net annual premium per 1,000 for a death benefit over ``cover_years`` (0 = to the table's end).
+def equivalence_net_per_1000(q: npt.NDArray[np.float64], age: int, cover_years: int, pay_years: int,
+                             interest: float, benefit_q: npt.NDArray[np.float64] | None = None) -> float:
+    """Net annual premium per 1,000 for a benefit over ``cover_years`` (0 = to the table's end).
 
-    ``q`` is the decrement by age; premiums are annual in advance for ``pay_years``, both legs stop
-    at the table's last age. The equivalence principle at :data:`INTEREST`.
+    ``q`` is the decrement by age (who leaves the pool), ``benefit_q`` the rate at which the benefit
+    is paid (default ``q``); premiums are annual in advance for ``pay_years``, both legs stop at the
+    table's last age. The equivalence principle at ``interest``.
     """
-    v = 1.0 / (1.0 + INTEREST)
+    v = 1.0 / (1.0 + interest)
     n = (MAX_AGE + 1 - age) if cover_years == 0 else cover_years
     n = min(n, MAX_AGE + 1 - age)
     m = min(pay_years, n)
     qs = q[age : age + n]
+    bs = qs if benefit_q is None else benefit_q[age : age + n]
     kp = np.concatenate([[1.0], np.cumprod(1.0 - qs)[:-1]])
     ks = np.arange(n)
-    benefit = float(np.sum(v ** (ks + 1) * kp * qs))
+    benefit = float(np.sum(v ** (ks + 1) * kp * bs))
     annuity = float(np.sum(v ** ks[:m] * kp[:m]))
     return 1000.0 * benefit / annuity
 
@@ -324,15 +382,20 @@ def medical_premium(age: int) -> float:
     return MEDICAL_BANDS[-1][1]
 
 
-def rate_per_1000(product: Product, age: int, sex: Sex) -> float:
-    """Gross annual premium per 1,000 sum assured; NaN where the age is outside the issue ages."""
+def rate_per_1000(product: Product, age: int, sex: Sex, on: date | None = None) -> float:
+    """Gross annual premium per 1,000 sum assured on the rate book in force on ``on`` (default: launch);
+    NaN where the age is outside the issue ages."""
     if not product.min_age <= age <= product.max_age:
         return float("nan")
     if product.basis in ("mortality", "critical_illness"):
         q = qx_vector(sex, _table_for(product))
+        benefit = None
         if product.basis == "critical_illness":
-            q = np.minimum(1.0, 3.5 * q)
-        net = equivalence_net_per_1000(q, age, product.cover_years, product.pay_years)
+            ci = incidence_vector(sex)
+            pays_death = any(c is CoverageType.LIFE for c in product.coverages)
+            q, benefit = np.minimum(1.0, ci + q), (np.minimum(1.0, ci + q) if pays_death else ci)
+        net = equivalence_net_per_1000(q, age, product.cover_years, product.pay_years,
+                                       pricing_interest(product, on), benefit)
         return net / (1.0 - product.loading)
     if product.basis == "medical":
         return medical_premium(age) / (MEDICAL_SUM_ASSURED / 1000.0)
@@ -342,15 +405,15 @@ def rate_per_1000(product: Product, age: int, sex: Sex) -> float:
 
 
 @cache
-def rate_table(code: str) -> npt.NDArray[np.float64]:
+def rate_table(code: str, on: date | None = None) -> npt.NDArray[np.float64]:
     """(2, 106) gross rates per 1,000 by sex (0 = M, 1 = F) and age, for vectorised pricing."""
     product = BY_CODE[code]
-    return np.array([[rate_per_1000(product, a, s) for a in range(MAX_AGE + 1)] for s in ("M", "F")])
+    return np.array([[rate_per_1000(product, a, s, on) for a in range(MAX_AGE + 1)] for s in ("M", "F")])
 
 
-def annual_premium(product: Product, age: int, sex: Sex, sum_assured: float) -> float:
+def annual_premium(product: Product, age: int, sex: Sex, sum_assured: float, on: date | None = None) -> float:
     """The premium a policy pays a year, rounded to fen the way a rate book quotes it."""
-    return round(rate_per_1000(product, age, sex) * sum_assured / 1000.0, 2)
+    return round(rate_per_1000(product, age, sex, on) * sum_assured / 1000.0, 2)
 
 
 def indicative_rate(product: Product) -> float:

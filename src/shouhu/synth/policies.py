@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shouhu.reference.products import SHELF, rate_table
+from shouhu.reference.products import INTEREST_CAPS, SHELF, rate_table
 from shouhu.synth.config import CHANNELS
 from shouhu.synth.people import People, day_number, years_between
 from shouhu.synth.records import ChannelRecords
@@ -27,15 +27,22 @@ FREQUENCIES = ("single", "annual", "semi_annual", "quarterly", "monthly")
 PER_YEAR = np.array([1, 1, 2, 4, 12])
 CODES = [p.code for p in SHELF]
 # Product mix per selling channel, in SHELF order:
-#  TL01 TL02 TL03 WL01 WL02 IW01 IW02 CI01 CI02 CI03 MD01 MD02 AC01 AC02 AN01 AN02 EN01 EN02 EN03 UL01 IL01 IL02
+#  TL01 TL02 TL03 WL01 WL02 IW01 IW02 CI01 CI02 CI03 MD01 MD02 AC01 AC02 AN01 AN02 EN01 EN02 EN03 UL01 IL01 IL02 PA01
 MIX = {
-    "agent": (6, 4, 0, 6, 4, 5, 2, 16, 6, 0, 6, 0, 6, 4, 8, 1, 5, 6, 0, 4, 0, 1),
-    "bancassurance": (0, 0, 0, 2, 2, 14, 14, 2, 0, 0, 0, 0, 3, 0, 6, 14, 2, 6, 16, 6, 4, 1),
-    "broker": (10, 6, 0, 4, 2, 6, 3, 12, 4, 4, 10, 2, 8, 4, 4, 2, 3, 2, 2, 4, 2, 2),
-    "internet": (0, 0, 14, 0, 0, 2, 1, 0, 2, 14, 22, 18, 18, 2, 0, 0, 0, 0, 0, 2, 0, 0),
+    "agent": (6, 4, 0, 6, 4, 5, 2, 16, 6, 0, 6, 0, 6, 4, 8, 1, 5, 6, 0, 4, 0, 1, 4),
+    "bancassurance": (0, 0, 0, 2, 2, 14, 14, 2, 0, 0, 0, 0, 3, 0, 6, 14, 2, 6, 16, 6, 4, 1, 6),
+    "broker": (10, 6, 0, 4, 2, 6, 3, 12, 4, 4, 10, 2, 8, 4, 4, 2, 3, 2, 2, 4, 2, 2, 1),
+    "internet": (0, 0, 14, 0, 0, 2, 1, 0, 2, 14, 22, 18, 18, 2, 0, 0, 0, 0, 0, 2, 0, 0, 0),
 }
 POLICIES_PER_HOLDER = {"agent": 1.25, "bancassurance": 0.9, "broker": 1.0, "internet": 1.1}
 FALLBACK = CODES.index("AC01")
+RATE_BOOK_DATES = tuple(d for d, _ in INTEREST_CAPS)
+
+
+def rate_book_version(issue: IntArray) -> IntArray:
+    """Index into RATE_BOOK_DATES of the interest cap in force on each issue day."""
+    starts = np.array([day_number(d) for d in RATE_BOOK_DATES])
+    return np.asarray(np.searchsorted(starts, issue, side="right") - 1, dtype=np.int64).clip(0)
 
 
 @dataclass
@@ -170,9 +177,12 @@ def draw_policies(
     sa = _sum_assured(rng, product, people.income[holder], age, n)
     sex = people.sex[insured]
     rate = np.zeros(n)
+    version = rate_book_version(issue)
     for j, p in enumerate(SHELF):
-        m = product == j
-        rate[m] = rate_table(p.code)[sex[m], age[m]]
+        for v, since in enumerate(RATE_BOOK_DATES):
+            m = (product == j) & (version == v)
+            if m.any():  # the rate book in force at issue: re-filed at each interest cap change
+                rate[m] = rate_table(p.code, max(since, p.launched_on))[sex[m], age[m]]
     premium = np.round(rate * sa / 1000.0, 2)
     year = issue.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     policy_no = cat("P", num(year), num(channel + 1), num(rng.permutation(n).astype(np.int64) + 10_000_000, 9))
