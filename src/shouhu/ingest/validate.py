@@ -3,7 +3,9 @@
 Pure functions, no I/O. Each value parser returns the canonical value or raises
 :class:`Invalid` with a reason a data steward can act on. A row with any problem is rejected as a
 whole (all of its problems are reported); the rest are returned typed and normalised:
-ID numbers as 18 digits (15-digit ones converted), phones as 11 digits.
+ID numbers as 18 digits (15-digit ones converted), phones as 11 digits. A fixed-line number
+(010-12345678, 0571-88888888) in a mobile column is not an error: it moves to ``landline`` (a secondary
+contact) and the row is kept with no mobile.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from shouhu.model.vocab import LabelledEnum
 EARLIEST = date(1900, 1, 1)
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _PHONE_NOISE = re.compile(r"[\s\-()]")
+# area code 0 + 2 digits (010, 020-029) or 0 + 3 digits, then a 7- or 8-digit local number not starting 0
+_LANDLINE = re.compile(r"^(0(?:10|2\d)|0[3-9]\d{2})([1-9]\d{6,7})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "int": pa.int64(), "float": pa.float64(), "date": pa.date32(),
@@ -231,6 +235,18 @@ def normalise_phone(value: str) -> str:
     return digits
 
 
+def normalise_landline(value: str) -> str:
+    """A mainland fixed-line number as ``area-local`` (``010-12345678``); +86/0086 prefixes dropped."""
+    digits = _PHONE_NOISE.sub("", value.strip())
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = "0" + digits[len(prefix):].lstrip("0")
+    m = _LANDLINE.match(digits)
+    if not m:
+        raise Invalid("not a mainland landline (area code 0xx or 0xxx + 7-8 digits)")
+    return f"{m.group(1)}-{m.group(2)}"
+
+
 def check_value(f: Field, value: Any, as_of: date) -> Any:
     for check in f.checks:
         if check == "non_negative" and value < 0:
@@ -245,6 +261,8 @@ def check_value(f: Field, value: Any, as_of: date) -> Any:
             value = normalise_id_number(value)
         if check == "phone":
             value = normalise_phone(value)
+        if check == "landline":
+            value = normalise_landline(value)
         if check == "email" and not _EMAIL.match(value):
             raise Invalid("not an email address")
         if check == "json":
@@ -339,6 +357,7 @@ def validate_chunk(chunk: Chunk, mapping: ExtractMapping, *, source: str, file_i
     n = len(df)
     columns: dict[str, list[Any]] = {}
     errors: dict[int, list[tuple[str, str, Any]]] = {}
+    moved_landlines: dict[int, str] = {}  # a landline in the mobile column: kept as the secondary contact
     for f in ent.fields:
         raw_values = _mapped_values(df, mapping, f)
         converter = _converter(f, mapping.date_formats.get(f.name), as_of)
@@ -354,7 +373,17 @@ def validate_chunk(chunk: Chunk, mapping: ExtractMapping, *, source: str, file_i
                 else:
                     out[i] = converter(raw)
             except Invalid as e:
+                if "phone" in f.checks and "landline" in ent.field_names:
+                    try:
+                        moved_landlines[i] = normalise_landline(to_text(raw))
+                        continue
+                    except Invalid:
+                        pass
                 errors.setdefault(i, []).append((f.name, str(e), raw))
+        if "landline" in f.checks:
+            for i, number in moved_landlines.items():
+                if out[i] is None:
+                    out[i] = number
         columns[f.name] = out
     if "id_number" in columns and "birth_date" in columns:
         for i in range(n):

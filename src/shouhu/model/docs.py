@@ -48,6 +48,8 @@ def render_markdown() -> str:
               "- `id_number`: resident ID (GB 11643-1999, ISO 7064 MOD 11-2 check); 15-digit numbers are "
               "converted to 18 digits; the birth date inside must equal `birth_date`.",
               "- `phone`: mainland mobile, 11 digits starting 13–19; spaces, dashes and +86 are removed.",
+              "- `landline`: mainland fixed line, area code + local number, stored as `010-12345678`; a",
+              "  landline found in a mobile column moves here (a secondary contact) instead of quarantining the row.",
               "- `past_date`: between 1900-01-01 and the load date.",
               "- `non_negative`: amounts and counts are ≥ 0.",
               "- `json`: a JSON object.", ""]

@@ -37,7 +37,16 @@ def mask_generic(value: str) -> str:
     return v[0] + "*" * (len(v) - 2) + v[-1]
 
 
-MASKERS = {"phone": mask_phone, "id_number": mask_id_number, "name": mask_name}
+def mask_landline(value: str) -> str:
+    """010-****5678: area code and last four digits kept."""
+    v = value.strip()
+    area, sep, local = v.partition("-")
+    if not sep or len(local) < 7:
+        return mask_phone(v)
+    return area + "-" + "*" * (len(local) - 4) + local[-4:]
+
+
+MASKERS = {"landline": mask_landline, "phone": mask_phone, "id_number": mask_id_number, "name": mask_name}
 
 
 def mask(field: str, value: object) -> str:

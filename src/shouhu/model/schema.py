@@ -14,7 +14,7 @@ from shouhu.model import vocab
 from shouhu.model.vocab import LabelledEnum
 
 FieldType = Literal["string", "int", "float", "date", "datetime", "bool"]
-Check = Literal["id_number", "phone", "email", "non_negative", "past_date", "json"]
+Check = Literal["id_number", "phone", "landline", "email", "non_negative", "past_date", "json"]
 
 # Lineage columns added to every warehouse source table.
 LINEAGE_COLUMNS: tuple[str, ...] = ("_source", "_file_id", "_row_number")
@@ -88,6 +88,7 @@ PARTY = Entity(
         F("marital_status", "string", "婚姻状况", "Marital status", enum=vocab.MaritalStatus),
         F("agent_id", "string", "服务人员编号", "Serving agent / seller id"),
         F("created_at", "datetime", "建档时间", "Record created at", checks=("past_date",)),
+        F("landline", "string", "固定电话", "Landline (secondary contact)", checks=("landline",), sensitive=True),
     ),
     key=("record_id",),
 )
