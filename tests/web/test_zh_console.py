@@ -140,3 +140,19 @@ def test_display_helpers() -> None:
     assert display.record_ref("agent_crm:KH1", "zh") == "代理人CRM KH1"
     assert display.attribution_model("markov_2", "zh").startswith("马尔可夫")
     assert display.life_method("dime", "zh") == "DIME法"
+
+
+def test_console_split_takes_the_record_as_the_pages_show_it(web: Web) -> None:
+    url = web.settings.serving
+    rows = [r for r in store.records_of(url) if r["source"] in display.SOURCES]
+    by_customer: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        by_customer.setdefault(str(r["customer_id"]), []).append(r)
+    record = next(found[-1] for found in by_customer.values() if len(found) >= 2)
+    shown = display.record_ref(record["unique_id"], "zh")  # e.g. 代理人CRM KH1388072703
+    csrf = web.login("admin")
+    r = web.client.post("/console/identity/split", data={"unique_id": shown, "reason": "不是同一人"},
+                        headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert r.status_code == 200 and "decision-done" in r.text, r.text
+    made = [d for d in st.history(url) if d["action"] == "split"][-1]
+    assert made["unique_id_l"] == record["unique_id"]

@@ -18,7 +18,7 @@ from shouhu.access.policy import Principal
 from shouhu.access.roles import Action
 from shouhu.errors import ShouhuError
 from shouhu.storage import decisions
-from shouhu.web import i18n
+from shouhu.web import display, i18n
 from shouhu.web.api import identity as service
 from shouhu.web.auth import app_state, require
 from shouhu.web.params import RowId
@@ -71,9 +71,11 @@ i18n.register({
     "idr_customer_a": ("客户号A", "Customer A"),
     "idr_customer_b": ("客户号B", "Customer B"),
     "idr_split": ("拆分记录", "Split a record"),
-    "idr_split_hint": ("把一条源记录（来源:记录号）从它所属的客户中拆出。",
-                       "Take one source record (source:record_id) out of its customer."),
-    "idr_unique_id": ("源记录（来源:记录号）", "Record (source:record_id)"),
+    "idr_split_hint": ("把一条源记录从它所属的客户中拆出：按身份历史中的写法填写来源系统与记录号，"
+                       "如“代理人CRM KH1388072703”。",
+                       "Take one source record out of its customer: its source and record number as the "
+                       "history shows them, e.g. \"Agency CRM KH1388072703\" (or agent_crm:KH1388072703)."),
+    "idr_unique_id": ("源记录（来源系统 记录号）", "Record (source record_id)"),
     "idr_history": ("客户身份历史", "A customer's identity history"),
     "idr_history_hint": ("输入客户号，查看其源记录与所有人工决定。",
                          "Enter a customer id to see its records and decisions."),
@@ -221,11 +223,22 @@ def merge(request: Request, customer_a: str = Form(""), customer_b: str = Form("
         service.MergeRequest(customer_a=customer_a.strip(), customer_b=customer_b.strip(), reason=reason), request))
 
 
+def _unique_id(text: str) -> str:
+    """A record as typed: ``agent_crm:KH1`` or as the pages show it, ``代理人CRM KH1`` / ``Agency CRM KH1``."""
+    text = text.strip()
+    for code, names in display.SOURCES.items():
+        for name in names:
+            if text.startswith(name) and text[len(name):][:1] in (" ", ":", "："):
+                return f"{code}:{text[len(name) + 1:].strip()}"
+    return text
+
+
 @router.post("/identity/split")
 def split(request: Request, unique_id: str = Form(""), reason: str = Form(""),
           principal: Principal = Decider) -> Response:
     return _decision(request, reason, lambda: service.split(
-        app_state(request), principal, service.SplitRequest(unique_id=unique_id.strip(), reason=reason), request))
+        app_state(request), principal, service.SplitRequest(unique_id=_unique_id(unique_id), reason=reason),
+        request))
 
 
 @router.post("/identity/decisions/{decision_id}/revert")
