@@ -301,6 +301,26 @@ DETAIL_KEYS: dict[str, Pair] = {
     "agent_id": ("代理人", "agent"), "policy_no": ("保单号", "policy"), "activity_id": ("跟进编号", "activity"),
     "user_id": ("用户名", "user"), "channel": ("渠道", "channel"), "action": ("行动", "action"),
     "due_date": ("截止日期", "due"), "due_at": ("截止时间", "due"), "source": ("来源", "source"),
+    "bytes": ("字节数", "bytes"), "fact_find": ("需求调查", "fact-find"),
+    "fact_find_used": ("采用的需求调查", "fact-find used"),
+    "lang": ("语言", "language"), "level": ("层级", "level"), "members_shown": ("显示成员数", "members shown"),
+    "outcome": ("结果", "outcome"), "plan": ("方案", "plan"),
+    "record_income_shown": ("展示记录收入", "record income shown"),
+    "score": ("评分", "score"), "until": ("截至", "until"), "version": ("版本", "version"),
+    "document": ("文档", "document"),
+    "promised_date": ("承诺日期", "promised date"), "expires_at": ("到期时间", "expires"),
+}
+# Values that are codes in audit details.
+DETAIL_VALUES: dict[str, Pair] = {
+    "anonymous": ("匿名访问", "anonymous"), "contacted": ("已联系", "contacted"), "dime": ("DIME法", "DIME"),
+    "en": ("英文", "English"), "zh": ("中文", "Chinese"), "phone": ("手机号", "phone"),
+    "review_pdf": ("保单检视报告", "review report"), "risk_tolerance": ("风险承受能力问卷", "risk tolerance"),
+    "record": ("客户记录", "record"), "answers": ("客户作答", "answers"), "plan": ("方案", "plan"),
+    "document": ("文档", "document"), "income": ("收入法", "income"), "hlv": ("生命价值法", "HLV"),
+    "paid": ("已缴费", "paid"), "promised": ("承诺缴费", "promised"), "refused": ("拒绝缴费", "refused"),
+    "unreachable": ("未联系上", "unreachable"), "not_reached": ("未联系上", "not reached"),
+    "interested": ("有意向", "interested"), "not_interested": ("无意向", "not interested"),
+    "converted": ("已成交", "converted"), "not_needed": ("无需跟进", "not needed"),
 }
 
 
@@ -353,6 +373,8 @@ def _scalar(key: str, value: Any, lang: str) -> str:
             return str(value)
     if key == "channel" or key == "source":
         return _pick(ORIGINS.get(str(value)), str(value), lang)
+    if isinstance(value, str) and value in DETAIL_VALUES:
+        return _pick(DETAIL_VALUES[value], value, lang)
     if key == "reverted_action":
         return _pick({"confirm": ("确认同一人", "confirm"), "reject": ("确认不同人", "reject"),
                       "merge": ("合并", "merge"), "split": ("拆分", "split")}.get(str(value)), str(value), lang)

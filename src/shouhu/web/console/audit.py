@@ -31,7 +31,7 @@ i18n.register({
     "aud_head": ("链头哈希", "Head hash"),
     "aud_seq": ("序号", "Seq"),
     "aud_at": ("时间", "When"),
-    "aud_actor": ("操作人", "Who"),
+    "aud_actor": ("操作人", "Who"), "aud_anonymous": ("匿名访问", "anonymous"),
     "aud_role": ("角色", "Role"),
     "aud_action": ("操作", "Action"),
     "aud_target": ("对象", "Target"),
