@@ -68,6 +68,7 @@ def generate_book(out_dir: Path, config: SynthConfig = SynthConfig()) -> BookSum
         return marketing.retime(mrng, ch, issue, lb, ub, first_monday, by_week)
 
     policies = draw_policies(rng(), people, records, start, end, timing if config.planted_returns else None)
+    _qualify_sellers(staff, records, policies)
     _created_dates(rng(), people, records, policies, start, end)
     life = lifecycle.simulate(rng(), people, policies, config, end)
     clock.append(("simulate", time.perf_counter() - t0))
@@ -97,6 +98,26 @@ def _membership(
     wear = np.sort(rng.choice(candidates, size=k, replace=False))
     member[wear, CHANNELS.index("direct")] = True
     return member, primary_h, wear
+
+
+# lowest seller qualification index (Q1, Q2, Q3) allowed to sell each product risk grade P1..P5,
+# as advice/suitability.py checks it (Q1 -> P2, Q2 -> P3, Q3 -> P5)
+_GRADE_NEEDS = {"P1": 0, "P2": 0, "P3": 1, "P4": 2, "P5": 2}
+
+
+def _qualify_sellers(staff: dict[str, StaffTable], records: dict[str, ChannelRecords], pol: Policies) -> None:
+    """Raise each seller's qualification grade to what they sold (issue 12 item 11): only Q2 and up sell
+    P3 (participating, universal), only Q3 sells investment-linked (P4/P5)."""
+    needs = np.array([_GRADE_NEEDS[p.risk_grade.value] for p in SHELF])
+    for ch, table in staff.items():
+        sold = pol.channel == CHANNELS.index(ch)
+        ids = np.asarray(records[ch].fields["agent_id"].to_numpy(zero_copy_only=False))[pol.holder_rec[sold]]
+        row_of = {sid: i for i, sid in enumerate(table.fields["staff_id"].to_pylist())}
+        grade = np.array([int(g[1]) - 1 for g in table.fields["qualification_grade"].to_pylist()])
+        rows = np.array([row_of.get(sid, -1) for sid in ids], dtype=np.int64)
+        known = rows >= 0
+        np.maximum.at(grade, rows[known], needs[pol.product[sold]][known])
+        table.fields["qualification_grade"] = pa.array([f"Q{g + 1}" for g in grade], pa.string())
 
 
 def _assign_staff(

@@ -4,7 +4,10 @@ maturities, claims and deaths, up to ``as_of``.
 Lapse model (by design it reproduces the configured persistency): a policy misses the premium of
 policy year 2 with probability 1 - p13, that of year 3 with probability p13 - p25, and later ones
 at 4% a year; it lapses when the premium is still unpaid 60 days after the due date (grace
-period). A share of lapsed policies is reinstated within two years, paying the arrears. Savings
+period). Monthly payers (issue 12 item 11) do not wait for an anniversary: the first installment
+they miss falls in any month of the lapse year, mostly early in it (geometric, 25% a month), so
+monthly payers lapse earlier than annual ones. A share of lapsed policies is
+reinstated within two years, paying the arrears. Savings
 and whole-life policies are surrendered at 3.5% a year from year 3. Deaths come from the people's
 CL-driven death dates; critical illness strikes at 2.5 x qx a year.
 """
@@ -108,9 +111,14 @@ def simulate(rng: np.random.Generator, people: People, pol: Policies, cfg: Synth
     single = pol.frequency == 0
     installments = np.where(single, 1, pol.pay_years * f)
     lapse_year = _lapse_year(rng, pol, cfg)
-    can_lapse = ~single & (lapse_year < pol.pay_years)
-    lapse_k = np.where(can_lapse, lapse_year * f, NEVER // 2)
-    lapse_due = np.where(can_lapse, add_months(pol.issue, np.minimum(lapse_year, 200) * 12), NEVER)
+    monthly = f == 12
+    # months from issue to the first missed installment: the anniversary, or for monthly payers any
+    # month of the lapse year, mostly early (module docstring)
+    early = np.minimum(rng.geometric(0.25, n), 12)
+    lapse_month = np.where(monthly, (np.minimum(lapse_year, 200) - 1) * 12 + early, np.minimum(lapse_year, 200) * 12)
+    can_lapse = ~single & (lapse_year < pol.pay_years) & (lapse_month < installments * (12 // f))
+    lapse_k = np.where(can_lapse, lapse_month // (12 // f), NEVER // 2)
+    lapse_due = np.where(can_lapse, add_months(pol.issue, lapse_month), NEVER)
     t_lapse = np.where(can_lapse, lapse_due + GRACE_DAYS, NEVER)
     surrender = np.where(SAVINGS[pol.product], pol.issue + 365 * (3 + rng.geometric(0.035, n) - 1), NEVER)
     death = people.death[pol.insured]
