@@ -17,8 +17,21 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
+# A PyPI mirror (README "Behind a proxy or a PyPI mirror"). `uv sync --frozen` downloads from the
+# files.pythonhosted.org URLs written in uv.lock whatever the index settings, so with a mirror the same
+# locked versions, checked against the lock's hashes, are installed from the mirror instead.
+MIRROR := $(or $(UV_DEFAULT_INDEX),$(UV_INDEX_URL),$(PIP_INDEX_URL))
+
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
+ifeq ($(MIRROR),)
 	$(UV) sync --frozen --all-extras --python python3.11
+else
+	$(UV) export --frozen --all-extras --no-emit-project --format requirements.txt --quiet \
+		--output-file $(TOOLS)/requirements.lock.txt
+	$(UV) venv --allow-existing --python python3.11 $(VENV)
+	$(UV) pip sync --python $(PY) --default-index $(MIRROR) $(TOOLS)/requirements.lock.txt
+	$(UV) pip install --python $(PY) --default-index $(MIRROR) --no-deps -e .
+endif
 	@touch $@
 
 setup: $(VENV)/.synced ## Create .venv with the locked dependencies (needs only python3.11)

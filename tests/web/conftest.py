@@ -8,6 +8,7 @@ account's scope, so that permission tests can try foreign objects.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,14 @@ from tests.conftest import KEY, Published
 PASSWORD = "correct-horse-battery"
 ROLES = ("admin", "head_office", "branch_manager", "agent", "service", "health_manager", "analyst", "compliance")
 
+
+
+def post_login(client: Any, data: dict[str, str], **kwargs: Any) -> Any:
+    """POST the console sign-in form as a browser does: GET the form first for its CSRF token."""
+    form = client.get("/console/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found, "the sign-in form carries a CSRF token"
+    return client.post("/console/login", data={"csrf_token": found.group(1)} | data, **kwargs)
 
 @dataclass
 class Web:
@@ -52,7 +61,7 @@ class Web:
     def login(self, role: str, client: TestClient | None = None) -> str:
         """Sign in to the console with a cookie session; returns the CSRF token of the session."""
         c = client or self.client
-        r = c.post("/console/login", data={"user_id": self.users[role], "password": PASSWORD},
+        r = post_login(c, {"user_id": self.users[role], "password": PASSWORD},
                    follow_redirects=False)
         assert r.status_code == 303, r.text
         page = c.get("/console/customers")

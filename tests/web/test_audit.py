@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from shouhu.settings import get_settings
 from shouhu.storage import audit, serving
 from shouhu.storage.tables import audit_log, reflected
-from tests.web.conftest import Web
+from tests.web.conftest import Web, post_login
 
 runner = CliRunner()
 
@@ -24,7 +24,7 @@ def _some_entries(web: Web) -> None:
         r = web.client.post(f"/api/v1/customers/{web.own['agent']}/reveal", headers=web.auth("agent"),
                             json={"fields": ["phone"], "reason": f"回访核实{i}"})
         assert r.status_code == 200, r.text
-    r = web.client.post("/console/login", data={"user_id": "nobody", "password": "wrong-password"})
+    r = post_login(web.client, {"user_id": "nobody", "password": "wrong-password"})
     assert r.status_code == 401
 
 

@@ -103,7 +103,6 @@ ROUTES: dict[str, Sample] = {
     "GET /favicon.ico": S(public=True),
     "GET /api/v1/openapi.json": S(public=True),
     "GET /api/v1/docs": S(public=True),
-    "GET /docs/oauth2-redirect": S(public=True),
     # --- API: auth ---
     "POST /api/v1/auth/token": S(public=True, send_public=False),
     "GET /api/v1/me": S(),

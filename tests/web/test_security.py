@@ -17,7 +17,7 @@ from shouhu.storage import accounts
 from shouhu.storage.tables import audit_log, login_attempt
 from shouhu.web.auth import H5_COOKIE, SESSION_COOKIE
 from tests.conftest import Published
-from tests.web.conftest import PASSWORD, SENT, Web
+from tests.web.conftest import PASSWORD, SENT, Web, post_login
 from tests.web.shared_web import BACKENDS, make_app, module_web, settings_for
 from tests.web.test_permission_matrix import ROUTES, app_routes
 
@@ -138,7 +138,7 @@ def test_five_failures_lock_the_user_even_with_the_right_password(fresh: Web) ->
     assert [_token(client, user, "wrong-password") for _ in range(5)] == [401] * 5
     r = client.post("/api/v1/auth/token", json={"user_id": user, "password": PASSWORD})
     assert r.status_code == 429 and r.headers.get("retry-after") and r.json()["error"] == "throttled"
-    page = client.post("/console/login", data={"user_id": user, "password": PASSWORD}, follow_redirects=False)
+    page = post_login(client, {"user_id": user, "password": PASSWORD}, follow_redirects=False)
     assert page.status_code == 429 and SESSION_COOKIE not in page.headers.get("set-cookie", "")
     # from another address too: the limit is per user
     assert _token(_client(fresh, "10.0.0.7"), user, PASSWORD) == 429
@@ -217,7 +217,7 @@ def test_session_cookies_are_httponly_lax_and_secure_in_production(sweb: Web, pu
     app = make_app(settings_for(sweb.settings.serving, published, folder, mode=mode))
     try:
         client = TestClient(app, base_url=BASE)
-        r = client.post("/console/login", data={"user_id": sweb.users["agent"], "password": PASSWORD},
+        r = post_login(client, {"user_id": sweb.users["agent"], "password": PASSWORD},
                         follow_redirects=False)
         assert r.status_code == 303
         attrs = _cookie(r.headers.get_list("set-cookie"), SESSION_COOKIE)
@@ -257,7 +257,7 @@ def demo_user(sweb: Web) -> Iterator[str]:
 def test_demo_accounts_are_refused_outside_demo_mode(sweb: Web, demo_user: str, published: Published,
                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
     client = _client(sweb, "10.0.0.90")
-    r = client.post("/console/login", data={"user_id": demo_user, "password": PASSWORD}, follow_redirects=False)
+    r = post_login(client, {"user_id": demo_user, "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 401 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
     assert _token(client, demo_user, PASSWORD) == 401
     token = accounts.create_token(sweb.engine, demo_user, "made elsewhere")
@@ -270,7 +270,7 @@ def test_demo_accounts_are_refused_outside_demo_mode(sweb: Web, demo_user: str, 
     try:
         dc = TestClient(demo, base_url=BASE, client=("10.0.0.91", 50000))
         assert dc.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        r = dc.post("/console/login", data={"user_id": demo_user, "password": PASSWORD}, follow_redirects=False)
+        r = post_login(dc, {"user_id": demo_user, "password": PASSWORD}, follow_redirects=False)
         assert r.status_code == 303
     finally:
         demo.state.shouhu.engine.dispose()
@@ -334,7 +334,7 @@ def test_sign_in_never_redirects_off_site(sweb: Web, target: str) -> None:
     assert form.status_code == 200
     hidden = re.search(r'name="next" value="([^"]*)"', form.text)
     assert hidden is None or _same_site(hidden.group(1)), hidden and hidden.group(1)
-    r = client.post("/console/login", data={"user_id": sweb.users["agent"], "password": PASSWORD, "next": target},
+    r = post_login(client, {"user_id": sweb.users["agent"], "password": PASSWORD, "next": target},
                     follow_redirects=False)
     assert r.status_code == 303
     assert _same_site(r.headers["location"]), r.headers["location"]

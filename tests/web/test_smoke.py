@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import PASSWORD, Web
+from tests.web.conftest import PASSWORD, Web, post_login
 
 
 def test_login_search_360_reveal(web: Web) -> None:
@@ -22,7 +22,7 @@ def test_login_search_360_reveal(web: Web) -> None:
 def test_console_login_and_pages(web: Web) -> None:
     r = web.client.get("/console/", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
-    r = web.client.post("/console/login", data={"user_id": web.users["agent"], "password": "wrong-password"})
+    r = post_login(web.client, {"user_id": web.users["agent"], "password": "wrong-password"})
     assert r.status_code == 401
     web.login("agent")
     page = web.client.get("/console/")

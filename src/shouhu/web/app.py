@@ -21,6 +21,7 @@ from shouhu.settings import Settings
 from shouhu.storage import serving
 from shouhu.web.auth import NotSignedIn
 from shouhu.web.render import error_page
+from shouhu.web.security import SecurityHeaders, swagger_page
 from shouhu.web.state import AppState, OtpSender, log_sender
 
 log = logging.getLogger("shouhu.web")
@@ -46,12 +47,17 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
         engine.dispose()
 
     app = FastAPI(lifespan=lifespan, title="shouhu (守护) API", version="0.1.0", openapi_url="/api/v1/openapi.json",
-                  docs_url="/api/v1/docs", redoc_url=None,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Customer operations for life insurers: customers, households, needs, scores, "
                               "actions. Authenticate with `Authorization: Bearer <token>` "
                               "(`POST /api/v1/auth/token` or `shouhu users token`).")
     app.state.shouhu = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders, production=settings.mode == "production")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> Response:
+        return swagger_page(request, "/api/v1/openapi.json", f"{app.title} · Swagger UI")
 
     from shouhu.web.api import register as register_api
     from shouhu.web.console import register as register_console

@@ -285,7 +285,8 @@ TARGET_KINDS: dict[str, Pair] = {
     "segment": ("客群", "segment"), "case": ("工单", "case"), "task": ("待办", "task"),
     "identity_pair": ("记录对", "record pair"), "identity_record": ("源记录", "record"),
     "identity_decision": ("身份决定", "decision"), "pod": ("服务小组", "pod"), "policy": ("保单", "policy"),
-    "proposal": ("建议书", "proposal"),
+    "proposal": ("建议书", "proposal"), "phone": ("手机号", "phone"),
+    "fact_find": ("需求调查问卷", "fact-find"), "risk_tolerance": ("风险承受能力问卷", "risk tolerance"),
 }
 DETAIL_KEYS: dict[str, Pair] = {
     "fields": ("字段", "fields"), "purpose": ("用途", "purpose"), "rows": ("行数", "rows"),

@@ -22,6 +22,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "user_id": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "login_failed": ("用户名或密码错误", "Wrong user name or password"),
+    "login_form_expired": ("登录页已过期，请重新登录", "The sign-in page expired; please sign in again"),
     "too_many_attempts": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
     "dashboard": ("经营看板", "Dashboard"),
     "customers": ("客户", "Customers"),

@@ -66,6 +66,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     principal = getattr(request.state, "principal", None)
     base = {"request": request, "lang": lang, "t": translator(lang), "label": lambda pair: label(pair, lang),
             "principal": principal, "csrf": getattr(request.state, "csrf", ""), "Action": Action,
+            "csp_nonce": getattr(request.state, "csp_nonce", ""),
             "can": (lambda action: principal is not None and allowed(principal, action)),
             "can_reveal": principal is not None and can_reveal(principal),
             "role_label": (label(LABELS[principal.role], lang) if principal else "")} | display.lang_filters(lang)

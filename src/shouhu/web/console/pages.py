@@ -19,9 +19,11 @@ from shouhu.web import customer_view, customers, i18n
 from shouhu.web.auth import SESSION_COOKIE, app_state, login_staff, record, require, resolve, signed_in
 from shouhu.web.params import Offset
 from shouhu.web.render import lang_of, page
+from shouhu.web.security import pre_token, pre_token_ok
 
 router = APIRouter()
 PAGE_SIZE = 20
+LOGIN_COOKIE = "shouhu_login_pre"  # CSRF for the sign-in form (no session yet): web/security.py
 EXPORT_LIMIT = 500  # customers per console export (the search's own cap)
 ACTION_CODES = tuple(a.code for a in ACTION_TYPES)
 
@@ -129,22 +131,34 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> Response:
-    state = app_state(request)
-    return page(request, "console/login.html", next=_safe_next(next), demo=state.demo, error=None)
+    return _login_page(request, next)
+
+
+def _login_page(request: Request, next: str | None, status_code: int = 200, error: str | None = None) -> Response:
+    token, new = pre_token(request, LOGIN_COOKIE)
+    response = page(request, "console/login.html", status_code=status_code, next=_safe_next(next),
+                    demo=app_state(request).demo, error=error, pre=token)
+    if new:
+        # not a credential (a form token), so not Secure-only: sign-in works behind a TLS-terminating proxy
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/console/login",
+                            max_age=3600)
+    return response
 
 
 @router.post("/login")
 def login(request: Request, user_id: str = Form(...), password: str = Form(...),
-          next: str | None = Form(None)) -> Response:
+          next: str | None = Form(None), csrf_token: str | None = Form(None)) -> Response:
     state = app_state(request)
+    if not pre_token_ok(request, LOGIN_COOKIE, csrf_token):  # a forged cross-site sign-in (login CSRF)
+        return _login_page(request, next, status_code=403, error="login_form_expired")
     try:
         principal = login_staff(state, request, user_id.strip(), password)
     except HTTPException as e:
         key = "too_many_attempts" if e.status_code == 429 else "login_failed"
-        return page(request, "console/login.html", status_code=e.status_code, next=_safe_next(next),
-                    demo=state.demo, error=key)
+        return _login_page(request, next, status_code=e.status_code, error=key)
     token, _ = accounts.create_session(state.engine, "staff", principal.user_id)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/console/login")
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
                         secure=state.settings.mode == "production", max_age=8 * 3600, path="/")
     return response

@@ -9,8 +9,6 @@ row rule is the customer only. No page takes a customer id: URLs and forms canno
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -30,6 +28,7 @@ from shouhu.web.auth import H5_COOKIE, app_state, record, require_customer_sessi
 from shouhu.web.h5 import signin
 from shouhu.web.params import RowId
 from shouhu.web.render import lang_of, page
+from shouhu.web.security import pre_token, pre_token_ok
 
 router = APIRouter()
 Customer = Depends(require_customer_session)
@@ -118,23 +117,13 @@ def _h5(request: Request, template: str, status_code: int = 200, **context: Any)
 
 # -- sign in --------------------------------------------------------------------------------------
 
-def _pre_token(request: Request) -> tuple[str, bool]:
-    token = request.cookies.get(PRE_COOKIE)
-    return (token, False) if token else (secrets.token_urlsafe(24), True)
-
-
 def _login_page(request: Request, step: str, status_code: int = 200, **context: Any) -> Response:
-    token, new = _pre_token(request)
+    token, new = pre_token(request, PRE_COOKIE)
     response = _h5(request, "h5/login.html", status_code=status_code, step=step, pre=token, here="/h5/login",
                    **({"phone": "", "error": None} | context))
     if new:
         response.set_cookie(PRE_COOKIE, token, httponly=True, samesite="strict", path="/h5", max_age=3600)
     return response
-
-
-def _pre_ok(request: Request, sent: str | None) -> bool:
-    token = request.cookies.get(PRE_COOKIE)
-    return bool(token and sent and hmac.compare_digest(token, sent))
 
 
 @router.get("/login")
@@ -144,7 +133,7 @@ def login_form(request: Request) -> Response:
 
 @router.post("/login/code")
 def login_code(request: Request, phone: str = Form(""), csrf_token: str | None = Form(None)) -> Response:
-    if not _pre_ok(request, csrf_token):
+    if not pre_token_ok(request, PRE_COOKIE, csrf_token):
         return _login_page(request, "phone", status_code=403, error="h5_form_expired")
     try:
         signin.request_code(app_state(request), request, phone)
@@ -158,7 +147,7 @@ def login_code(request: Request, phone: str = Form(""), csrf_token: str | None =
 def login(request: Request, phone: str = Form(""), code: str = Form(""),
           csrf_token: str | None = Form(None)) -> Response:
     state = app_state(request)
-    if not _pre_ok(request, csrf_token):
+    if not pre_token_ok(request, PRE_COOKIE, csrf_token):
         return _login_page(request, "phone", status_code=403, error="h5_form_expired")
     try:
         _, token, _ = signin.verify(state, request, phone, code)
