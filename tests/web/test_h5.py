@@ -193,8 +193,8 @@ def test_unknown_phone_gets_the_same_answer_and_no_code(web: Web) -> None:
     def answer(p: str) -> tuple[int, str]:
         pre = _pre(web.client)
         r = web.client.post("/h5/login/code", data={"phone": p, "csrf_token": pre})
-        text = r.text.replace(pre, "PRE").replace(p, "PHONE")
-        return r.status_code, re.sub(r'(nonce"?[=:] ?")[A-Za-z0-9_-]+', r"\1NONCE", text, flags=re.I)  # fresh per answer
+        text = r.text.replace(pre, "PRE").replace(p, "PHONE")  # the CSP nonce is fresh per answer
+        return r.status_code, re.sub(r'(nonce"?[=:] ?")[A-Za-z0-9_-]+', r"\1NONCE", text, flags=re.I)
 
     sent = len(SENT)
     unknown = answer(UNKNOWN_PHONE)
