@@ -316,6 +316,7 @@ DETAIL_VALUES: dict[str, Pair] = {
     "anonymous": ("匿名访问", "anonymous"), "contacted": ("已联系", "contacted"), "dime": ("DIME法", "DIME"),
     "en": ("英文", "English"), "zh": ("中文", "Chinese"), "phone": ("手机号", "phone"),
     "review_pdf": ("保单检视报告", "review report"), "risk_tolerance": ("风险承受能力问卷", "risk tolerance"),
+    "fact_find": ("需求调查问卷", "fact-find"),
     "record": ("客户记录", "record"), "answers": ("客户作答", "answers"), "plan": ("方案", "plan"),
     "document": ("文档", "document"), "income": ("收入法", "income"), "hlv": ("生命价值法", "HLV"),
     "paid": ("已缴费", "paid"), "promised": ("承诺缴费", "promised"), "refused": ("拒绝缴费", "refused"),
