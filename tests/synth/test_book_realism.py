@@ -1,14 +1,17 @@
 """Issue 12 item 11 on a small generated book: lapses off the anniversary for monthly payers, monthly payers
 lapsing differently from annual ones, sellers' grades consistent with what they sold; the channel mix by
-premium is measured and reported (see docs/synthetic-book.md)."""
+premium close to the market (see docs/synthetic-book.md)."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from shouhu.storage.warehouse import Warehouse
+from shouhu.synth import book, policies
+from shouhu.synth.config import CHANNELS, SynthConfig
 
 GRADE_NEEDS = {"P1": 1, "P2": 1, "P3": 2, "P4": 3, "P5": 3}  # lowest Q allowed, advice/suitability.py
 
@@ -64,6 +67,27 @@ def test_channel_mix_by_premium_is_measured(wh_url: str) -> None:
     ape = {r[0]: float(r[1]) for r in rows}
     total = sum(ape.values())
     share = {k: v / total for k, v in ape.items()}
-    # agent is the largest channel and intermediaries are a small one
-    assert max(share, key=share.get) in ("agent", "bancassurance")
-    assert share.get("broker", 0.0) < 0.25
+    # a 1,500-customer book is noisy: loose bands here, the market bands on a larger draw below
+    assert 0.42 <= share["agent"] <= 0.62, share
+    assert 0.28 <= share["bancassurance"] <= 0.45, share
+    assert 0.02 <= share["broker"] <= 0.10, share
+
+
+def test_channel_mix_by_premium_matches_the_market(tmp_path, monkeypatch) -> None:
+    # new-business APE (single premiums at 10%) by selling channel on a 30,000-customer draw:
+    # agent about half, bancassurance 35-40%, intermediaries 5-7% (docs/synthetic-book.md)
+    drawn: list[policies.Policies] = []
+
+    def keep(*args, **kwargs):  # the generator's own draw, kept for measuring
+        drawn.append(policies.draw_policies(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(book, "draw_policies", keep)
+    book.generate_book(tmp_path, SynthConfig(customers=30_000, seed=7))
+    pol = drawn[0]
+    ape = np.where(pol.frequency == 0, pol.premium * 0.1, pol.premium)
+    share = {ch: float(ape[pol.channel == i].sum() / ape.sum()) for i, ch in enumerate(CHANNELS)}
+    assert 0.46 <= share["agent"] <= 0.55, share
+    assert 0.35 <= share["bancassurance"] <= 0.40, share
+    assert 0.05 <= share["broker"] <= 0.07, share
+    assert share["internet"] < share["broker"] + 0.03, share

@@ -34,7 +34,7 @@ MIX = {
     "broker": (10, 6, 0, 4, 2, 6, 3, 12, 4, 4, 10, 2, 8, 4, 4, 2, 3, 2, 2, 4, 2, 2, 1),
     "internet": (0, 0, 14, 0, 0, 2, 1, 0, 2, 14, 22, 18, 18, 2, 0, 0, 0, 0, 0, 2, 0, 0, 0),
 }
-POLICIES_PER_HOLDER = {"agent": 1.25, "bancassurance": 0.9, "broker": 1.0, "internet": 1.1}
+POLICIES_PER_HOLDER = {"agent": 1.25, "bancassurance": 1.29, "broker": 0.61, "internet": 1.1}
 FALLBACK = CODES.index("AC01")
 RATE_BOOK_DATES = tuple(d for d, _ in INTEREST_CAPS)
 
