@@ -53,6 +53,10 @@ class Action(StrEnum):
     ACTIVITY_WRITE = "activity.write"  # tasks (create, complete, snooze), notes, calls, visits
     TASK_ASSIGN = "task.assign"        # reassign a task to another account that sees the customer
     CASE_WRITE = "case.write"          # service cases: open, change status, comment, checklist (operations.cases)
+    JOURNEY_READ = "journey.read"      # journeys, their statistics and funnels (aggregates)
+    JOURNEY_MANAGE = "journey.manage"  # publish, pause, archive journeys; write message templates
+    TEMPLATE_APPROVE = "template.approve"  # compliance review of message templates (never one's own)
+    CONSENT_WRITE = "consent.write"    # record a customer's grant or withdrawal, the do-not-contact list
 
 
 _ALL_STAFF = {Action.DASHBOARD, Action.CUSTOMER_READ}
@@ -72,6 +76,14 @@ ACTIONS: dict[Role, frozenset[Action]] = {
     Role.CUSTOMER: frozenset({Action.SELF_SERVICE}),
 }
 
+
+# Journeys (issue 14): head office designs them, compliance approves what they say, service records consent.
+for _role, _extra in {Role.HEAD_OFFICE: {Action.JOURNEY_READ, Action.JOURNEY_MANAGE},
+                      Role.BRANCH_MANAGER: {Action.JOURNEY_READ},
+                      Role.ANALYST: {Action.JOURNEY_READ},
+                      Role.COMPLIANCE: {Action.JOURNEY_READ, Action.TEMPLATE_APPROVE, Action.CONSENT_WRITE},
+                      Role.SERVICE: {Action.CONSENT_WRITE}}.items():
+    ACTIONS[_role] = ACTIONS[_role] | _extra
 
 # Workforce scorecards (rows decided by access.policy.scorecard_filters) and the incentive simulator.
 for _role, _extra in {Role.HEAD_OFFICE: {Action.KPI_READ, Action.INCENTIVE_SIMULATE},

@@ -23,6 +23,7 @@ from shouhu.cli.cases import cases_app
 from shouhu.cli.channels import channels_app
 from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
 from shouhu.cli.identity import identity_app
+from shouhu.cli.journeys import register as register_journeys
 from shouhu.cli.nba import register as register_nba
 from shouhu.cli.scoring import persistency_app
 from shouhu.cli.scoring import register as register_scoring
@@ -56,6 +57,7 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(channels_app, name="channels")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(cases_app, name="cases")
+register_journeys(app)
 register_web(app)
 
 
