@@ -19,7 +19,8 @@ from shouhu.storage import journeys as store
 from shouhu.storage import serving
 from shouhu.storage.tables import reflected
 
-CIPHER = FieldCipher.from_text(FieldCipher.new_key_text())
+KEY_TEXT = FieldCipher.new_key_text()
+CIPHER = FieldCipher.from_text(KEY_TEXT)
 
 
 @dataclass
