@@ -119,13 +119,28 @@ class Worker:
 
     # the loop ----------------------------------------------------------------------------------
     def run_once(self) -> dict[str, int]:
-        """Take in pending events, then execute the steps due now; counts of what was done."""
+        """Take in pending events, then execute the steps due now; counts of what was done.
+
+        Steps that touch only the database run in one transaction per batch, each inside its own
+        savepoint (a failing step is rolled back alone and retried); message steps run one by one
+        around the provider call."""
         events = self.process_events()
-        steps = 0
-        for row in store.claim_steps(self.engine, self.worker_id, self.clock(), self.lease, self.batch):
+        rows = store.claim_steps(self.engine, self.worker_id, self.clock(), self.lease, self.batch)
+        messages, failed = [], []
+        if rows:
+            with store.transaction(self.engine) as conn:
+                for row in rows:
+                    try:
+                        with conn.begin_nested():
+                            if not self._internal(conn, row):
+                                messages.append(row)
+                    except Exception as e:
+                        failed.append((row, e))
+        for row, e in failed:
+            self._failed(row, e)
+        for row in messages:
             self.execute(row)
-            steps += 1
-        return {"events": events, "steps": steps}
+        return {"events": events, "steps": len(rows)}
 
     def run(self, *, until_idle: bool = False, max_seconds: float | None = None, idle_sleep: float = 1.0,
             stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
@@ -260,39 +275,46 @@ class Worker:
         return True
 
     def execute(self, s: dict[str, Any]) -> None:
+        """Execute one claimed step in its own transaction(s)."""
         try:
-            self._execute(s)
-        except Exception as e:  # a node that fails is retried with backoff, then its enrolment stops
-            log.warning("journey step %s (enrolment %s, node %s) failed on attempt %s: %s", s["id"],
-                        s["enrollment_id"], s["node_id"], s["attempts"], type(e).__name__)
             with store.transaction(self.engine) as conn:
-                if int(s["attempts"]) >= self.max_attempts:
-                    if store.finish_step(conn, s["id"], self.worker_id, "error", type(e).__name__, self.clock()):
-                        store.finish_enrollment(conn, s["enrollment_id"], "exited", self.clock(), "error")
-                else:
-                    store.reschedule_step(conn, s["id"], self.worker_id, self._backoff(s), None)
+                internal = self._internal(conn, s)
+            if not internal:
+                self._message(s)
+        except Exception as e:  # a node that fails is retried with backoff, then its enrolment stops
+            self._failed(s, e)
+
+    def _failed(self, s: dict[str, Any], e: Exception) -> None:
+        log.warning("journey step %s (enrolment %s, node %s) failed on attempt %s: %s", s["id"],
+                    s["enrollment_id"], s["node_id"], s["attempts"], type(e).__name__)
+        with store.transaction(self.engine) as conn:
+            if int(s["attempts"]) >= self.max_attempts:
+                if store.finish_step(conn, s["id"], self.worker_id, "error", type(e).__name__, self.clock()):
+                    store.finish_enrollment(conn, s["enrollment_id"], "exited", self.clock(), "error")
+            else:
+                store.reschedule_step(conn, s["id"], self.worker_id, self._backoff(s), None)
 
     def _backoff(self, s: dict[str, Any]) -> datetime:
         return self.clock() + timedelta(seconds=30 * 2 ** min(int(s["attempts"]), 8))
 
-    def _execute(self, s: dict[str, Any]) -> None:
-        with store.transaction(self.engine) as conn:
-            enr = store.get_enrollment(conn, s["enrollment_id"])
-            if enr is None or enr["status"] != "active":
-                store.finish_step(conn, s["id"], self.worker_id, "cancelled", None, self.clock())
-                return
-            j = self.definition(conn, enr["journey_key"], int(enr["version"]))
-            node = j.nodes[s["node_id"]]
-            if node.type != "message":
-                next_id, outcome, detail = self._run_node(conn, enr, j, node, s)
-                if node.type == "split" and outcome == "holdout":
-                    if store.finish_step(conn, s["id"], self.worker_id, outcome, detail, self.clock()):
-                        store.update_enrollment(conn, enr["id"], arm="holdout")
-                        store.finish_enrollment(conn, enr["id"], "completed", self.clock(), "holdout")
-                    return
-                self._advance(conn, enr, j, s, next_id, outcome, detail)
-                return
-        self._message(s)
+    def _internal(self, conn: Any, s: dict[str, Any]) -> bool:
+        """Run a step that touches only the database, in ``conn``; False for a message step (not run)."""
+        enr = store.get_enrollment(conn, s["enrollment_id"])
+        if enr is None or enr["status"] != "active":
+            store.finish_step(conn, s["id"], self.worker_id, "cancelled", None, self.clock())
+            return True
+        j = self.definition(conn, enr["journey_key"], int(enr["version"]))
+        node = j.nodes[s["node_id"]]
+        if node.type == "message":
+            return False
+        next_id, outcome, detail = self._run_node(conn, enr, j, node, s)
+        if node.type == "split" and outcome == "holdout":
+            if store.finish_step(conn, s["id"], self.worker_id, outcome, detail, self.clock()):
+                store.update_enrollment(conn, enr["id"], arm="holdout")
+                store.finish_enrollment(conn, enr["id"], "completed", self.clock(), "holdout")
+            return True
+        self._advance(conn, enr, j, s, next_id, outcome, detail)
+        return True
 
     def _run_node(self, conn: Any, enr: dict[str, Any], j: Journey, node: Node, s: dict[str, Any]
                   ) -> tuple[str | None, str, str | None]:
