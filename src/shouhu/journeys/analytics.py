@@ -18,6 +18,7 @@ from typing import Any
 
 from scipy import stats
 
+from shouhu.journeys.definition import parse
 from shouhu.storage import journeys as store
 from shouhu.storage.journeys import parse_stamp
 
@@ -26,13 +27,23 @@ BREAKDOWNS = {"channel": "channel", "segment": "life_stage", "agent": "primary_a
 
 
 def node_stats(engine: Any, key: str) -> list[dict[str, Any]]:
-    """One row per (version, node): entered, done, waiting/pending, dropped (removed while there),
+    """One row per (version, node), in the definition's node order: entered, done, waiting/pending, dropped (removed while there),
     outcomes and the median time spent at the node."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in store.step_rows(engine, key):
         groups[(int(r["version"]), str(r["node_id"]))].append(r)
+    order: dict[int, list[str]] = {}
+    for version in {v for v, _ in groups}:
+        row = store.version_row(engine, key, version)
+        order[version] = list(parse(row["source"], key).nodes) if row else []  # YAML order (the JSON is sorted)
+
+    def place(item: tuple[tuple[int, str], Any]) -> tuple[int, int, str]:
+        (version, node), _ = item
+        names = order.get(version, [])
+        return version, names.index(node) if node in names else len(names), node
+
     out = []
-    for (version, node), rows in sorted(groups.items()):
+    for (version, node), rows in sorted(groups.items(), key=place):
         status = Counter(r["status"] for r in rows)
         spent = [(parse_stamp(r["finished_at"]) - parse_stamp(r["created_at"])).total_seconds()
                  for r in rows if r["status"] == "done" and r["finished_at"]]

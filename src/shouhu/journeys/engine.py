@@ -126,7 +126,8 @@ class Worker:
         around the provider call."""
         events = self.process_events()
         rows = store.claim_steps(self.engine, self.worker_id, self.clock(), self.lease, self.batch)
-        messages, failed = [], []
+        messages: list[dict[str, Any]] = []
+        failed: list[tuple[dict[str, Any], Exception]] = []
         if rows:
             with store.transaction(self.engine) as conn:
                 for row in rows:
@@ -134,10 +135,10 @@ class Worker:
                         with conn.begin_nested():
                             if not self._internal(conn, row):
                                 messages.append(row)
-                    except Exception as e:
-                        failed.append((row, e))
-        for row, e in failed:
-            self._failed(row, e)
+                    except Exception as error:
+                        failed.append((row, error))
+        for row, exc in failed:
+            self._failed(row, exc)
         for row in messages:
             self.execute(row)
         return {"events": events, "steps": len(rows)}
