@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from shouhu.journeys import engine as jeng
 from shouhu.storage import journeys as store
@@ -60,6 +60,9 @@ def _load(url: str, customers: int, due: int, now: datetime) -> float:
                  "due_at": store.stamp(now - timedelta(seconds=1) if i < due
                                        else now + timedelta(days=1, seconds=i % 86_400)),
                  "attempts": 0, "created_at": at} for i in ids])
+        if engine.dialect.name == "postgresql":  # the ids were given: move the sequence past them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('journey_enrollment', 'id'), "
+                              "(SELECT max(id) FROM journey_enrollment))"))
     engine.dispose()
     return time.perf_counter() - t0
 

@@ -40,6 +40,8 @@ from sqlalchemy import func, insert, select
 
 from shouhu.access.policy import row_rule
 from shouhu.access.roles import ACTIONS, Action, Role
+from shouhu.journeys import engine as jeng
+from shouhu.journeys import messaging
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage import accounts, audit, wallet
 from shouhu.storage import activities as activity_store
@@ -87,12 +89,15 @@ class Sample:
 PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user_id": "{user}",
                "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
                "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}",
-               "proposal_id": "{proposal}"}
+               "proposal_id": "{proposal}", "journey_key": "matrix_journey",
+               "code": "matrix_sms", "version": "1"}
 BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
          "task_id", "case", "case_id", "policy", "policy_no", "proposal",
          "proposal_id")
 
 RULE = "age >= 18"
+MATRIX_JOURNEY = ("key: matrix_journey\nname: 权限矩阵\nentry: {event: birthday}\nstart: done\n"
+                  "nodes:\n  done: {type: end}\n")
 SOON = (date.today() + timedelta(days=30)).isoformat()
 TODAY = date.today().isoformat()
 S = Sample
@@ -270,6 +275,31 @@ ROUTES: dict[str, Sample] = {
     "POST /console/advice/proposals": S(form={"customer_id": "{customer}"}, control="one"),
     "POST /console/proposals/{proposal_id}/revoke": S(form={}),
     "GET /h5/proposal/{token}": S(public=True),
+    # --- journeys, consent and the H5 inbox (issue 14) ---
+    "GET /api/v1/journeys": S(),
+    "GET /api/v1/journeys/{journey_key}/stats": S(),
+    "POST /api/v1/journeys/events": S(json={"events": [{"customer_id": "{customer}", "event_type": "birthday",
+                                                        "occurred_at": "2026-12-07T10:00:00+08:00"}]}),
+    "GET /api/v1/customers/{customer_id}/consent": S(),
+    "POST /api/v1/customers/{customer_id}/consent": S(json={"purpose": "marketing", "granted": True}),
+    "GET /console/journeys": S(),
+    "POST /console/journeys/check": S(form={"source": "key: x"}, ok=(422,)),
+    "POST /console/journeys": S(form={"source": MATRIX_JOURNEY}),
+    "GET /console/journeys/{journey_key}": S(),
+    "POST /console/journeys/{journey_key}/status": S(form={"status": "active"}),
+    "POST /console/customers/{customer_id}/consent": S(form={"action": "grant", "purpose": "marketing",
+                                                            "channel": "sms"}),
+    "GET /console/templates": S(),
+    "POST /console/templates": S(form={"code": "matrix_new", "channel": "sms", "kind": "service",
+                                       "body_zh": "您好，{{ customer_name }}", "body_en": "Hello {{ customer_name }}"}),
+    "GET /console/templates/{code}/{version}": S(),
+    # one version for every probe: after the first submit or approval the next one is refused (422), which
+    # still shows that the guard let the caller through
+    "POST /console/templates/{code}/{version}/submit": S(form={}, ok=(422,)),
+    "POST /console/templates/{code}/{version}/review": S(form={"move": "approve"}, ok=(422,)),
+    "GET /h5/inbox": S(),
+    "GET /h5/consent": S(),
+    "POST /h5/consent": S(form={"purpose": "marketing", "action": "grant"}),
 }
 
 
@@ -406,6 +436,9 @@ def matrix(request: pytest.FixtureRequest, published: Published,
                 conn.execute(insert(premium_due).values(
                     policy_no=f"DUE-{cid}", due_date=date.today(), customer_id=cid, state="grace", amount_due=100.0,
                     annual_premium=1200.0, lapse_date=date.today() + timedelta(days=60)))
+        jeng.publish(web.engine, MATRIX_JOURNEY, "matrix")
+        messaging.add_template(web.engine, {"code": "matrix_sms", "channel": "sms", "kind": "service",
+                                            "body_zh": "您好，{{ customer_name }}", "body_en": "Hello"}, "matrix")
         yield Matrix(web, app_routes(app), consoles, TestClient(app, base_url="http://127.0.0.1"), (h5, csrf),
                      staff_cookie, scopes, traces, clear, households, records, others, wallets)
 

@@ -27,8 +27,8 @@ BREAKDOWNS = {"channel": "channel", "segment": "life_stage", "agent": "primary_a
 
 
 def node_stats(engine: Any, key: str) -> list[dict[str, Any]]:
-    """One row per (version, node), in the definition's node order: entered, done, waiting/pending, dropped (removed while there),
-    outcomes and the median time spent at the node."""
+    """One row per (version, node), in the definition's node order: entered, done, waiting/pending,
+    dropped (removed while there), outcomes and the median time spent at the node."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in store.step_rows(engine, key):
         groups[(int(r["version"]), str(r["node_id"]))].append(r)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (
     Boolean,
     Column,
@@ -663,10 +664,14 @@ def premium_due_rows(engine: Engine, first: str, last: str) -> list[tuple[str, A
     if "customer_360" not in _table_names(engine):
         return []
     c360 = reflected(engine, "customer_360")
+    due = c360.c.next_premium_due
+    low: Any = first
+    high: Any = last
+    if isinstance(due.type, sa.Date | sa.DateTime):  # a typed column (PostgreSQL) wants dates, not text
+        low, high = date.fromisoformat(first), date.fromisoformat(last)
     with engine.connect() as conn:
         return [(str(r[0]), r[1]) for r in conn.execute(
-            select(c360.c.customer_id, c360.c.next_premium_due).where(c360.c.next_premium_due >= first,
-                                                                      c360.c.next_premium_due <= last))]
+            select(c360.c.customer_id, due).where(due >= low, due <= high))]
 
 
 def birthday_rows(engine: Engine) -> list[tuple[str, Any]]:

@@ -15,7 +15,7 @@ from shouhu.customer360.lifecycle import LifecycleStage
 from shouhu.model.masking import mask
 from shouhu.scoring.nba import ACTION_TYPES
 from shouhu.storage import accounts
-from shouhu.web import customer_view, customers, i18n
+from shouhu.web import customer_view, customers, i18n, journeys
 from shouhu.web.auth import SESSION_COOKIE, app_state, login_staff, record, require, resolve, signed_in
 from shouhu.web.params import Offset
 from shouhu.web.render import lang_of, page
@@ -260,8 +260,10 @@ def export(request: Request, purpose: str = Form(..., min_length=2, max_length=5
 @router.get("/customers/{customer_id}")
 def customer_360(customer_id: str, request: Request,
                  principal: Principal = Depends(require(Action.CUSTOMER_READ))) -> Response:
-    view = customer_view.view(app_state(request), principal, customer_id, lang_of(request))
-    return page(request, "console/customer.html", view=view, L=customer_view.labeller(lang_of(request)))
+    state = app_state(request)
+    view = customer_view.view(state, principal, customer_id, lang_of(request))
+    return page(request, "console/customer.html", view=view, L=customer_view.labeller(lang_of(request)),
+                journeys=journeys.customer_section(state, customer_id, lang_of(request)))
 
 
 @router.post("/customers/{customer_id}/reveal")
