@@ -56,9 +56,13 @@ def untranslated(text: str) -> list[str]:
 
 def visible(pg: Any, site: Site) -> str:
     """The page's visible text without data that is Latin by nature: the test accounts' names (测试agent,
-    t-agent) and masked values (3*****m for an e-mail)."""
+    t-agent), masked values (3*****m for an e-mail) and ``<code>`` (template variables, typed as they are)."""
     pg.wait_for_load_state("networkidle")
     text = pg.locator("body").inner_text()
+    literals = sorted({c.strip() for c in pg.locator("code").all_inner_texts()}, key=len, reverse=True)
+    for literal in literals:  # what a user types as it is ({{ customer_name }}), longest first
+        if literal:
+            text = text.replace(literal, " ")
     for masked in pg.locator(".masked").all_inner_texts():
         if masked.strip():
             text = text.replace(masked.strip(), " ")

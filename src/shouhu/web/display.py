@@ -279,6 +279,11 @@ AUDIT_ACTIONS: dict[str, Pair] = {
     "proposal_revoked": ("撤回建议书链接", "Proposal revoked"),
     "h5_login_failed": ("客户H5登录失败", "Customer H5 failed sign-in"),
     "pod.assign": ("服务小组分配", "Pod assignment"), "pod.orphan": ("孤儿单移交", "Orphan handover"),
+    "journey_publish": ("发布客户旅程", "Journey published"),
+    "journey_status": ("旅程状态变更", "Journey status changed"),
+    "template_added": ("新建消息模板", "Template added"), "template_review": ("消息模板审批", "Template review"),
+    "consent_change": ("客户授权变更", "Consent changed"), "contact_block": ("加入免打扰", "Do-not-contact added"),
+    "contact_unblock": ("解除免打扰", "Do-not-contact lifted"), "journey_events": ("接收旅程事件", "Journey events"),
 }
 TARGET_KINDS: dict[str, Pair] = {
     "user": ("账号", "account"), "customer": ("客户", "customer"), "customers": ("客户", "customers"),
@@ -287,6 +292,7 @@ TARGET_KINDS: dict[str, Pair] = {
     "identity_decision": ("身份决定", "decision"), "pod": ("服务小组", "pod"), "policy": ("保单", "policy"),
     "proposal": ("建议书", "proposal"), "phone": ("手机号", "phone"),
     "fact_find": ("需求调查问卷", "fact-find"), "risk_tolerance": ("风险承受能力问卷", "risk tolerance"),
+    "journey": ("客户旅程", "journey"), "template": ("消息模板", "template"),
 }
 DETAIL_KEYS: dict[str, Pair] = {
     "fields": ("字段", "fields"), "purpose": ("用途", "purpose"), "rows": ("行数", "rows"),
@@ -310,6 +316,8 @@ DETAIL_KEYS: dict[str, Pair] = {
     "score": ("评分", "score"), "until": ("截至", "until"), "version": ("版本", "version"),
     "document": ("文档", "document"),
     "promised_date": ("承诺日期", "promised date"), "expires_at": ("到期时间", "expires"),
+    "contact_channel": ("联系渠道", "contact channel"), "granted": ("同意", "granted"), "move": ("审批动作", "step"),
+    "created": ("生成新版本", "new version"), "received": ("收到", "received"), "added": ("新增", "added"),
 }
 # Values that are codes in audit details.
 DETAIL_VALUES: dict[str, Pair] = {
@@ -323,6 +331,16 @@ DETAIL_VALUES: dict[str, Pair] = {
     "unreachable": ("未联系上", "unreachable"), "not_reached": ("未联系上", "not reached"),
     "interested": ("有意向", "interested"), "not_interested": ("无意向", "not interested"),
     "converted": ("已成交", "converted"), "not_needed": ("无需跟进", "not needed"),
+    # journeys: consent purposes, contact channels, template kinds, review steps and statuses
+    "marketing": ("营销推广", "marketing"), "health_data": ("健康数据使用", "health data"),
+    "profiling": ("客户画像", "profiling"), "partner_sharing": ("向合作机构共享", "partner sharing"),
+    "service": ("服务", "service"), "transactional": ("交易通知", "transactional"),
+    "any": ("全部渠道", "all channels"), "sms": ("短信", "SMS"), "email": ("电子邮件", "e-mail"),
+    "wecom": ("企业微信", "WeCom"), "inbox": ("站内信", "inbox"),
+    "submit": ("提交审批", "submit"), "approve": ("批准", "approve"), "reject": ("驳回", "reject"),
+    "retire": ("停用", "retire"), "draft": ("草稿", "draft"), "pending": ("待审批", "pending"),
+    "approved": ("已批准", "approved"), "rejected": ("已驳回", "rejected"), "retired": ("已停用", "retired"),
+    "active": ("进行中", "active"), "paused": ("已暂停", "paused"), "archived": ("已归档", "archived"),
 }
 
 

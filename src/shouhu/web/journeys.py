@@ -88,6 +88,7 @@ LABELS: dict[str, dict[str, Pair]] = {
     "source": {"h5": ("客户H5", "customer H5"), "console": ("员工后台", "console"), "api": ("接口", "API"),
                "import": ("批量导入", "import"), "cli": ("命令行", "command line")},
     "funnel_step": {"entered": ("进入旅程", "Entered"), "goal": ("达成目标", "Goal reached")},
+    "arm": {"all": ("全部", "All"), "holdout": ("对照组", "Holdout")},
 }
 
 
@@ -162,7 +163,8 @@ def _edges(node: Node, lang: str) -> list[dict[str, str]]:
                   for i, c in enumerate(s.get("cases", []))),
                 {"when": "其他情况" if zh else "else", "to": s["else"]}]
     if node.type == "split":
-        return [{"when": f"{name} {arm['weight']:g}%", "to": arm["next"]} for name, arm in s.get("arms", {}).items()]
+        return [{"arm": name, "when": f"{arm['weight']:g}%", "to": arm["next"]}
+                for name, arm in s.get("arms", {}).items()]
     if node.type == "wait" and "until_event" in s:
         return [{"when": label("outcome", "event", lang), "to": s["next"]},
                 {"when": label("outcome", "timeout", lang), "to": s["timeout_next"]}]
@@ -173,7 +175,7 @@ def _what(node: Node, lang: str) -> str:
     """A node's settings in a few words."""
     s, zh = node.spec, lang == "zh"
     if node.type == "message":
-        return f"{label('channel', s.get('channel'), lang)} · {s.get('template')}"
+        return label("channel", s.get("channel"), lang)  # the template's code: ``literal`` (nodes_table)
     if node.type == "wait":
         if "until_event" in s:
             event, most = label("event", s["until_event"], lang), duration(s.get("seconds"), lang)
@@ -186,7 +188,7 @@ def _what(node: Node, lang: str) -> str:
     if node.type in ("task", "content"):
         return str(s.get("title", ""))
     if node.type == "tag":
-        return str(s.get("tag", ""))
+        return "打标签" if zh else "tag"
     if node.type == "branch":
         return f"{len(s.get('cases', []))}个条件" if zh else f"{len(s.get('cases', []))} case(s)"
     return ""
@@ -196,7 +198,8 @@ def nodes_table(journey: Journey, lang: str = "zh") -> list[dict[str, Any]]:
     """One row per node (definition order): id, type, what it does, where it goes (and on what)."""
     return [{"id": n.id, "type": n.type, "type_label": label("node_type", n.type, lang), "detail": _what(n, lang),
              "targets": n.targets(), "edges": _edges(n, lang), "start": n.id == journey.start,
-             "template": n.spec.get("template") if n.type == "message" else None}
+             "template": n.spec.get("template") if n.type == "message" else None,
+             "literal": n.spec.get({"message": "template", "tag": "tag"}.get(n.type, ""))}
             for n in journey.nodes.values()]
 
 

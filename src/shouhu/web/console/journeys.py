@@ -39,7 +39,8 @@ i18n.register({
     "journey_next": ("下一步", "Goes to"), "journey_detail": ("内容", "Detail"),
     "journey_stats": ("节点统计", "Node statistics"), "journey_entered": ("进入", "Entered"),
     "journey_done": ("完成", "Done"), "journey_in_progress": ("进行中", "In progress"),
-    "journey_dropped": ("中途退出", "Dropped"), "journey_median": ("停留中位数（秒）", "Median time (s)"),
+    "journey_dropped": ("中途退出", "Dropped"), "journey_median": ("停留时间中位数", "Median time"),
+    "journey_entry": ("进入条件", "Entry"), "journey_goal": ("目标", "Goal"), "journey_days": ("天内", " days"),
     "journey_outcomes": ("结果", "Outcomes"), "journey_conversion": ("目标转化（按版本与分组）",
                                                                   "Conversion by version and arm"),
     "journey_arm": ("分组", "Arm"), "journey_rate": ("转化率", "Rate"), "journey_vs": ("对照", "Versus"),
@@ -91,7 +92,7 @@ async def check(request: Request, principal: Principal = Reader) -> Response:
     journey, errors = web.check(source)
     return page(request, "console/journeys.html", status_code=200 if journey else 422,
                 journeys=store.list_journeys(state.engine), source=source,
-                nodes=web.nodes_table(journey) if journey else None, errors=errors, message=None)
+                nodes=web.nodes_table(journey, lang_of(request)) if journey else None, errors=errors, message=None)
 
 
 @router.post("/journeys")
@@ -114,8 +115,9 @@ def journey_page(journey_key: str, request: Request, steps: str = Query("", max_
                  by: str | None = Query(None, max_length=16), principal: Principal = Reader) -> Response:
     chosen = [s.strip() for s in steps.split(",") if s.strip()]
     breakdown = by if by in ("channel", "segment", "agent", "arm", "version") else None
-    data = web.detail(app_state(request), journey_key, chosen, breakdown, lang_of(request))
-    return page(request, "console/journey.html", j=data, steps=steps, by=breakdown or "",
+    lang = lang_of(request)
+    data = web.detail(app_state(request), journey_key, chosen, breakdown, lang)
+    return page(request, "console/journey.html", j=data, steps=steps, by=breakdown or "", L=web.labeller(lang),
                 published=request.query_params.get("published"))
 
 
