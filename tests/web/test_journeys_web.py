@@ -169,3 +169,51 @@ def test_do_not_contact_from_the_customer_page(web: Web) -> None:
                                                            "channel": "sms", "reason": "客户重新同意"})
     with web.engine.connect() as conn:
         assert not store.blocked_channels(conn, own)
+
+
+def test_a_withdrawal_in_the_ledger_hides_sales_actions_at_once(web: Web) -> None:
+    """The scores were computed with the source systems' consent; a withdrawal recorded since (here, by
+    the API) hides the customer's sales actions from the 360 page and the task list before the next
+    refresh, while service actions stay. The dry run lists them first and records nothing."""
+    from sqlalchemy import select
+
+    from shouhu.storage.tables import customer_scope, reflected
+
+    nba = reflected(web.engine, "next_best_action")
+    staff_id = web.scope["agent"]["staff_id"]
+    with web.engine.connect() as conn:
+        customer = conn.execute(select(nba.c.customer_id).select_from(nba.join(
+            customer_scope, customer_scope.c.customer_id == nba.c.customer_id)).where(
+            customer_scope.c.agent_id == staff_id, nba.c.kind == "sales").order_by(nba.c.customer_id)).scalar()
+        sales = [r[0] for r in conn.execute(select(nba.c.action).where(nba.c.customer_id == customer,
+                                                                       nba.c.kind == "sales"))]
+    assert customer and sales, "the published book has an agent customer with a sales action"
+
+    def shown(who: str) -> list[str]:
+        body = web.client.get(f"/api/v1/customers/{customer}/360", headers=web.auth(who)).json()
+        return [a["kind"] for a in body["actions"]]
+
+    def listed() -> dict[str, int]:
+        body = web.client.get("/api/v1/tasks", params={"limit": 500}, headers=web.auth("agent")).json()
+        return {"sales": sum(1 for i in body["items"] if i["customer_id"] == customer and i["kind"] == "sales"),
+                "total": sum(s["count"] for s in body["summary"])}
+
+    assert "sales" in shown("agent")
+    before = listed()
+    assert before["sales"] == len(sales)
+    impact = web.client.get(f"/api/v1/customers/{customer}/consent/impact", params={"purpose": "marketing"},
+                            headers=web.auth("compliance"))
+    assert impact.status_code == 200 and sorted(impact.json()["sales_actions"]) == sorted(sales)
+    with web.engine.connect() as conn:
+        assert store.consent_state(conn, customer) == {}  # the dry run recorded nothing
+    assert web.client.get(f"/api/v1/customers/{customer}/consent/impact",
+                          headers=web.auth("agent")).status_code == 403
+    r = web.client.post(f"/api/v1/customers/{customer}/consent", headers=web.auth("compliance"),
+                        json={"purpose": "marketing", "granted": False, "note": "客户来电撤回"})
+    assert r.status_code == 200
+    assert "sales" not in shown("agent")
+    after = listed()
+    assert after["sales"] == 0 and after["total"] == before["total"] - len(sales)
+    r = web.client.post(f"/api/v1/customers/{customer}/consent", headers=web.auth("compliance"),
+                        json={"purpose": "marketing", "granted": True, "note": "客户重新授权"})
+    assert "sales" in shown("agent")  # a new grant brings them back

@@ -282,6 +282,7 @@ ROUTES: dict[str, Sample] = {
                                                         "occurred_at": "2026-12-07T10:00:00+08:00"}]}),
     "GET /api/v1/customers/{customer_id}/consent": S(),
     "POST /api/v1/customers/{customer_id}/consent": S(json={"purpose": "marketing", "granted": True}),
+    "GET /api/v1/customers/{customer_id}/consent/impact": S(params={"purpose": "marketing"}),
     "GET /console/journeys": S(),
     "POST /console/journeys/check": S(form={"source": "key: x"}, ok=(422,)),
     "POST /console/journeys": S(form={"source": MATRIX_JOURNEY}),

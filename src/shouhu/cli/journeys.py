@@ -273,8 +273,16 @@ def consent_grant(customer: str, purpose: PurposeOpt = "marketing", channel: Cha
 
 @consent_app.command("withdraw")
 def consent_withdraw(customer: str, purpose: PurposeOpt = "marketing", channel: ChannelOpt = "any",
-                     by: ActorOpt = "cli", note: Annotated[str | None, typer.Option(help="Evidence.")] = None) -> None:
+                     by: ActorOpt = "cli", note: Annotated[str | None, typer.Option(help="Evidence.")] = None,
+                     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what the withdrawal would stop "
+                                                           "(journeys, sales actions); record nothing.")] = False,
+                     ) -> None:
     """Record a withdrawal; effective for the very next send check."""
+    if dry_run:
+        from shouhu.journeys import engine as jeng
+
+        _show(_with(lambda e: jeng.withdrawal_impact(e, customer, purpose, channel)), True)
+        return
     _consent(customer, purpose, channel, False, by, note)
 
 

@@ -530,6 +530,36 @@ def consent_change(engine: Any, customer_id: str, purpose: str, channel: str, gr
                          now or utcnow())
 
 
+def withdrawal_impact(engine: Any, customer_id: str, purpose: str, channel: str = "any") -> dict[str, Any]:
+    """What withdrawing ``purpose`` on ``channel`` would stop, without recording anything (a dry run):
+    the customer's active journeys with message nodes whose approved template needs that purpose (on
+    that channel), and, for marketing on every channel, the sales next best actions staff would no
+    longer see. Service and transactional messages are not stopped by a withdrawal."""
+    with engine.connect() as conn:
+        current = store.consent_state(conn, customer_id)
+    stopped: list[dict[str, Any]] = []
+    for e in store.customer_journeys(engine, customer_id):
+        if e["status"] != "active":
+            continue
+        row = store.version_row(engine, e["journey_key"], int(e["version"]))
+        if row is None:
+            continue
+        nodes = []
+        for node in from_json(row["definition"]).nodes.values():
+            if node.type != "message" or (channel != "any" and node.spec.get("channel") != channel):
+                continue
+            template = store.template_row(engine, str(node.spec.get("template")))
+            if template is not None and template.get("purpose") == purpose:
+                nodes.append(node.id)
+        if nodes:
+            stopped.append({"journey_key": e["journey_key"], "version": int(e["version"]),
+                            "enrollment_id": int(e["id"]), "message_nodes": nodes})
+    sales = store.sales_actions(engine, customer_id) if (purpose, channel) == ("marketing", "any") else []
+    return {"customer_id": customer_id, "purpose": purpose, "channel": channel,
+            "currently": current.get((purpose, channel)), "journeys": stopped,
+            "sales_actions": [a["action"] for a in sales]}
+
+
 def journey_summary(engine: Any, key: str) -> dict[str, Any]:
     found = store.get_journey(engine, key)
     if found is None:

@@ -457,6 +457,23 @@ def consent_state(conn: Connection | Engine, customer_id: str) -> dict[tuple[str
     return {(r.purpose, r.channel): bool(r.granted) for r in rows}
 
 
+def marketing_withdrawn(customer_col: Any) -> Any:
+    """A condition: the customer's latest answer on (marketing, any channel) in the consent ledger is a
+    withdrawal. The ledger is newer than the source systems' consent flag the scores were computed
+    from, so a withdrawal recorded here hides sales actions at once, before the next refresh."""
+    latest = (select(consent_event.c.granted)
+              .where(consent_event.c.customer_id == customer_col, consent_event.c.purpose == "marketing",
+                     consent_event.c.channel == "any")
+              .order_by(consent_event.c.id.desc()).limit(1)
+              .correlate_except(consent_event).scalar_subquery())
+    return func.coalesce(latest, sa.true()) == sa.false()  # never answered here: the scores' flag stands
+
+
+def sales_stopped(conn: Connection | Engine, customer_id: str) -> bool:
+    """Whether the ledger stops sales contact with the customer (marketing withdrawn on every channel)."""
+    return consent_state(conn, customer_id).get(("marketing", "any")) is False
+
+
 def consent_history(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(
@@ -646,6 +663,17 @@ def customer_journeys(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
              .where(enrollment.c.customer_id == customer_id).order_by(enrollment.c.id.desc()))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def sales_actions(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's published sales next best actions (none before the scores were published)."""
+    if "next_best_action" not in _table_names(engine):
+        return []
+    nba = reflected(engine, "next_best_action")
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(nba.c.action, nba.c.rank).where(nba.c.customer_id == customer_id, nba.c.kind == "sales")
+            .order_by(nba.c.rank))]
 
 
 def counts(engine: Engine) -> dict[str, int]:

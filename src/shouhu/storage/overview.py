@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
 from shouhu.access.policy import RowRule
 from shouhu.storage.customers import dashboard, scope_condition
+from shouhu.storage.journeys import marketing_withdrawn
 from shouhu.storage.tables import reflected
 
 NEEDS = ("life", "critical_illness", "medical", "accident", "pension", "education")
@@ -91,6 +92,12 @@ def overview(engine: Engine, rule: RowRule) -> dict[str, Any]:
     return out
 
 
+def _consented(nba: Any) -> Any:
+    """Service actions always; a sales action only while the consent ledger has no withdrawal of
+    marketing (the batch scores checked the source systems' consent when they were computed)."""
+    return or_(nba.c.kind != "sales", ~marketing_withdrawn(nba.c.customer_id))
+
+
 def tasks(engine: Engine, rule: RowRule, *, action: str | None = None, kind: str | None = None,
           limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Next best actions of the rule's customers, best expected value first (the agent's task list).
@@ -103,7 +110,7 @@ def tasks(engine: Engine, rule: RowRule, *, action: str | None = None, kind: str
                     c360.c.days_since_last_contact)
              .select_from(nba.join(cust, cust.c.customer_id == nba.c.customer_id)
                           .outerjoin(c360, c360.c.customer_id == nba.c.customer_id))
-             .where(scope_condition(rule, nba.c.customer_id)))
+             .where(scope_condition(rule, nba.c.customer_id), _consented(nba)))
     if action:
         query = query.where(nba.c.action == action)
     if kind:
@@ -116,7 +123,7 @@ def tasks(engine: Engine, rule: RowRule, *, action: str | None = None, kind: str
 def task_counts(engine: Engine, rule: RowRule) -> dict[str, int]:
     """How many actions of each type the rule's customers have."""
     nba = reflected(engine, "next_best_action")
-    query = (select(nba.c.action, func.count()).where(scope_condition(rule, nba.c.customer_id))
+    query = (select(nba.c.action, func.count()).where(scope_condition(rule, nba.c.customer_id), _consented(nba))
              .group_by(nba.c.action))
     with engine.connect() as conn:
         return {r[0]: int(r[1]) for r in conn.execute(query)}

@@ -16,6 +16,7 @@ from shouhu.access.policy import FieldView, Principal, can_reveal, field_view, r
 from shouhu.identity.search import QueryError, city_token, hashed_terms
 from shouhu.privacy.csv_export import csv_text
 from shouhu.storage import customers as store
+from shouhu.storage import journeys as journey_store
 from shouhu.web.auth import record
 from shouhu.web.shaping import reveal_values, shape
 from shouhu.web.state import AppState
@@ -99,6 +100,8 @@ def _view_360(state: AppState, principal: Principal, customer_id: str) -> dict[s
     detail = store.detail(state.engine, rule, customer_id)
     gaps = store.rows_for(state.engine, rule, "customer_gap", customer_id)
     actions = store.rows_for(state.engine, rule, "next_best_action", customer_id, order_by="rank")
+    if actions and journey_store.sales_stopped(state.engine, customer_id):  # withdrawn since the last scoring
+        actions = [a for a in actions if a.get("kind") != "sales"]
     tags = store.rows_for(state.engine, rule, "customer_tag", customer_id)
     agent = store.staff_member(state.engine, customer["agent_id"]) if customer.get("agent_id") else None
     return {"customer": customer, "household": shaped_members, "policies": detail["policies"],

@@ -95,3 +95,16 @@ def post_consent(customer_id: str, body: ConsentChange, request: Request, princi
     except InvalidInput as e:
         raise HTTPException(422, e.message) from None
     return {"customer_id": customer_id, "purpose": body.purpose, "channel": body.channel, "granted": body.granted}
+
+
+Purpose = Literal["marketing", "health_data", "profiling", "partner_sharing"]
+ContactChannel = Literal["any", "email", "sms", "wecom", "phone", "inbox"]
+
+
+@router.get("/customers/{customer_id}/consent/impact",
+            summary="Dry run: what withdrawing a purpose would stop (journeys, sales actions); records nothing")
+def consent_impact(customer_id: str, request: Request, purpose: Purpose = "marketing", channel: ContactChannel = "any",
+                   principal: Principal = ConsentWriter) -> dict[str, Any]:
+    state = app_state(request)
+    record_or_404(state, principal, customer_id)
+    return jeng.withdrawal_impact(state.engine, customer_id, purpose, channel)
