@@ -217,3 +217,63 @@ def test_a_withdrawal_in_the_ledger_hides_sales_actions_at_once(web: Web) -> Non
     r = web.client.post(f"/api/v1/customers/{customer}/consent", headers=web.auth("compliance"),
                         json={"purpose": "marketing", "granted": True, "note": "客户重新授权"})
     assert "sales" in shown("agent")  # a new grant brings them back
+
+
+def test_exports_for_marketing_or_a_partner_keep_only_consented_customers(web: Web) -> None:
+    """A list for service keeps everyone in scope; a marketing list keeps those whose latest ledger answer
+    is a grant, or, never asked in the ledger, whose source systems recorded marketing consent; a list for
+    a partner needs a ledger grant of partner sharing. The audit entry says how many were left out."""
+    import csv
+    import io
+
+    from sqlalchemy import select, update
+
+    from shouhu.storage.tables import customer_scope, reflected
+
+    staff_id = web.scope["agent"]["staff_id"]
+    c360 = reflected(web.engine, "customer_360")
+    with web.engine.begin() as conn:
+        mine = sorted(r[0] for r in conn.execute(select(customer_scope.c.customer_id).where(
+            customer_scope.c.agent_id == staff_id)))[:4]
+        assert len(mine) == 4
+        flagged, unflagged, withdrawn, granted = mine
+        conn.execute(update(c360).where(c360.c.customer_id.in_([flagged, withdrawn])).values(marketing_consent=True))
+        conn.execute(update(c360).where(c360.c.customer_id.in_([unflagged, granted])).values(marketing_consent=False))
+    for cid, yes in ((withdrawn, False), (granted, True)):
+        assert web.client.post(f"/api/v1/customers/{cid}/consent", headers=web.auth("compliance"),
+                               json={"purpose": "marketing", "granted": yes}).status_code == 200
+    assert web.client.post(f"/api/v1/customers/{granted}/consent", headers=web.auth("compliance"),
+                           json={"purpose": "partner_sharing", "granted": True}).status_code == 200
+
+    def export(use: str | None) -> tuple[list[str], int]:
+        body: dict[str, object] = {"customer_ids": mine, "purpose": "双十二活动名单"}
+        if use:
+            body["use"] = use
+        r = web.client.post("/api/v1/customers/export", headers=web.auth("agent"), json=body)
+        assert r.status_code == 200, r.text
+        rows = [row["customer_id"] for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))]
+        return rows, int(r.headers["X-Left-Out-No-Consent"])
+
+    assert export(None) == (mine, 0)
+    assert export("marketing") == (sorted([flagged, granted]), 2)
+    assert export("partner_sharing") == ([granted], 3)
+    entry = audit.read(web.engine, action="export", actor=web.users["agent"], limit=1)[0]
+    assert entry["detail"]["use"] == "partner_sharing" and entry["detail"]["no_consent"] == 3
+    r = web.client.post("/api/v1/customers/export", headers=web.auth("agent"),
+                        json={"customer_ids": mine, "purpose": "x活动", "use": "spam"})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "body.use"
+    csrf = web.login("agent")
+    r = web.client.post("/console/customers/export", data={"csrf_token": csrf, "q": withdrawn, "purpose": "活动",
+                                                            "use": "marketing"})
+    assert r.status_code == 200 and withdrawn not in r.text and r.headers["X-Left-Out-No-Consent"] == "1"
+    # a segment exported for a partner keeps only the one customer with a partner-sharing grant
+    r = web.client.post("/api/v1/segments/export", headers=web.auth("agent"),
+                        json={"rule": "age >= 0", "purpose": "合作机构名单", "use": "partner_sharing"})
+    assert r.status_code == 200, r.text
+    assert [row["customer_id"] for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))] == [granted]
+    assert int(r.headers["X-Left-Out-No-Consent"]) >= 3 and r.headers["X-Rows"] == "1"
+    entry = audit.read(web.engine, action="export", actor=web.users["agent"], limit=1)[0]
+    assert entry["target_kind"] == "segment" and entry["detail"]["use"] == "partner_sharing"
+    r = web.client.post("/console/segments/export", data={"csrf_token": csrf, "rule": "age >= 0", "purpose": "活动",
+                                                           "use": "partner_sharing"})
+    assert r.status_code == 200 and r.headers["X-Rows"] == "1"

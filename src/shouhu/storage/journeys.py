@@ -474,6 +474,31 @@ def sales_stopped(conn: Connection | Engine, customer_id: str) -> bool:
     return consent_state(conn, customer_id).get(("marketing", "any")) is False
 
 
+EXPORT_USES = ("service", "marketing", "partner_sharing", "profiling")
+
+
+def consented(engine: Engine, customer_ids: Sequence[str], purpose: str) -> set[str]:
+    """The customers who may be used for ``purpose`` now: their latest answer on (purpose, any channel)
+    in the consent ledger is a grant; with no answer there, for marketing the source systems' flag in
+    ``customer_360.marketing_consent`` stands, for the other purposes nothing does (they need a grant)."""
+    ids = sorted(set(customer_ids))
+    latest: dict[str, bool] = {}
+    flags: dict[str, bool] = {}
+    c360 = reflected(engine, "customer_360") if purpose == "marketing" else None
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            for r in conn.execute(select(consent_event.c.customer_id, consent_event.c.granted)
+                                  .where(consent_event.c.customer_id.in_(chunk), consent_event.c.purpose == purpose,
+                                         consent_event.c.channel == "any").order_by(consent_event.c.id)):
+                latest[str(r[0])] = bool(r[1])
+            if c360 is not None and "marketing_consent" in c360.c:
+                flags |= {str(r[0]): bool(r[1]) for r in conn.execute(
+                    select(c360.c.customer_id, c360.c.marketing_consent).where(c360.c.customer_id.in_(chunk)))
+                    if r[1] is not None}
+    return {cid for cid in ids if latest.get(cid, flags.get(cid, False))}
+
+
 def consent_history(engine: Engine, customer_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(

@@ -130,13 +130,20 @@ EXPORT_COLUMNS = ("customer_id", "name", "gender", "age", "city", "lifecycle_sta
 
 
 def export_csv(state: AppState, principal: Principal, customer_ids: list[str], request: Request,
-               purpose: str) -> str:
-    """A CSV of the given customers that the caller may see (masked as on screen); audited."""
+               purpose: str, use: str = "service") -> tuple[str, int]:
+    """A CSV of the given customers that the caller may see (masked as on screen); audited. ``use`` other
+    than ``service`` (a marketing campaign, sharing with a partner, profiling) keeps only the customers
+    whose consent covers it (``storage.journeys.consented``); returns the text and how many were left
+    out for want of consent."""
     rule = row_rule(principal)
     keep = store.scoped_ids(state.engine, rule, customer_ids)
+    no_consent = 0
+    if use != "service":
+        allowed_ids = journey_store.consented(state.engine, sorted(keep), use)
+        no_consent, keep = len(keep - allowed_ids), keep & allowed_ids
     rows = (shape(principal, row, state.cipher) for row in
             (store.get_record(state.engine, rule, cid) for cid in sorted(keep)) if row is not None)
     text = csv_text(EXPORT_COLUMNS, rows)  # formulas neutralised (privacy.csv_export)
     record(state, principal, "export", "customers", f"{len(keep)} customers", request, reason=purpose,
-           count=len(keep), refused=len(set(customer_ids) - keep))
-    return text
+           count=len(keep), refused=len(set(customer_ids)) - len(keep) - no_consent, use=use, no_consent=no_consent)
+    return text, no_consent

@@ -17,4 +17,5 @@ MAX_SEQ = 9_007_199_254_740_991  # audit sequence numbers: BIGINT, kept within w
 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip (paging)")]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Version = Annotated[int, Path(ge=1, le=MAX_ID, description="version number (1, 2, ...)")]
 BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="page: entries before this sequence number")]

@@ -91,15 +91,19 @@ def reveal(customer_id: str, body: RevealRequest, request: Request,
 class ExportRequest(BaseModel):
     customer_ids: list[str] = Field(min_length=1, max_length=100_000)
     purpose: str = Field(min_length=2, max_length=500)
+    use: Literal["service", "marketing", "partner_sharing", "profiling"] = Field(
+        "service", description="What the list is for: other than service, only customers whose consent covers it")
 
 
 @router.post("/customers/export", summary="CSV of customers you may see, masked (audited)",
              response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export(body: ExportRequest, request: Request,
            principal: Principal = Depends(require(Action.CUSTOMER_EXPORT))) -> Response:
-    text = customers.export_csv(app_state(request), principal, body.customer_ids, request, body.purpose)
+    text, no_consent = customers.export_csv(app_state(request), principal, body.customer_ids, request, body.purpose,
+                                            body.use)
     return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
+                    headers={"Content-Disposition": 'attachment; filename="customers.csv"',
+                             "X-Left-Out-No-Consent": str(no_consent)})
 
 
 @router.get("/dashboard",

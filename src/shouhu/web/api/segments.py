@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -33,6 +33,7 @@ from shouhu.privacy.csv_export import csv_text
 from shouhu.segments import Rule, RuleError, TagLibrary, load_tag_library, parse_rule, segment_filter
 from shouhu.segments.nodes import MAX_RULE_CHARS
 from shouhu.segments.tags import customer_360, run_in_engine
+from shouhu.storage import journeys as journey_store
 from shouhu.storage.customers import SEARCH_COLUMNS, scope_condition
 from shouhu.storage.tables import reflected
 from shouhu.web.auth import app_state, record, require
@@ -63,6 +64,8 @@ class PreviewQuery(SegmentQuery):
 
 class ExportQuery(SegmentQuery):
     purpose: str = Field(min_length=2, max_length=500, description="why; written to the audit log")
+    use: Literal["service", "marketing", "partner_sharing", "profiling"] = Field(
+        "service", description="What the list is for: other than service, only customers whose consent covers it")
 
 
 class BadRule(Exception):
@@ -185,19 +188,27 @@ def preview(state: AppState, principal: Principal, checked: Checked, *, limit: i
                                  "offset": offset}
 
 
-def export_csv(state: AppState, principal: Principal, checked: Checked, purpose: str, request: Request
-               ) -> tuple[str, int]:
-    """CSV of the segment's members in the caller's scope, masked as on screen; audited."""
+def export_csv(state: AppState, principal: Principal, checked: Checked, purpose: str, request: Request,
+               use: str = "service") -> tuple[str, int, int]:
+    """CSV of the segment's members in the caller's scope, masked as on screen; audited. ``use`` other than
+    ``service`` keeps only the members whose consent covers it (``storage.journeys.consented``). Returns
+    the text, the rows written and how many members were left out for want of consent."""
+    if use not in journey_store.EXPORT_USES:
+        raise HTTPException(422, f"use: must be one of {', '.join(journey_store.EXPORT_USES)}")
     ids = member_ids(state, principal, checked, limit=MAX_EXPORT + 1)
     if len(ids) > MAX_EXPORT:
         raise HTTPException(413, f"the segment has more than {MAX_EXPORT:,} customers; narrow the rule, or export "
                                  "it with `shouhu segment export` on the server")
+    no_consent = 0
+    if use != "service":
+        allowed = journey_store.consented(state.engine, ids, use)
+        no_consent, ids = len(ids) - len(allowed), [cid for cid in ids if cid in allowed]
     rows = records(state, principal, ids)
     text = csv_text(EXPORT_COLUMNS, rows)  # formulas neutralised (privacy.csv_export)
     record(state, principal, "export", "segment", checked.rule.text[:160], request, reason=purpose.strip(),
            rule=checked.rule.text, tags=list(checked.tags), count=len(rows), columns=list(EXPORT_COLUMNS),
-           sensitive_filter=list(checked.sensitive))
-    return text, len(rows)
+           sensitive_filter=list(checked.sensitive), use=use, no_consent=no_consent)
+    return text, len(rows), no_consent
 
 
 def tag_counts(state: AppState, principal: Principal) -> dict[str, int]:
@@ -287,7 +298,7 @@ def export_segment(body: ExportQuery, request: Request,
         checked = check(state, principal, body.rule, body.tags)
     except BadRule as e:
         return _bad(e)
-    text, rows = export_csv(state, principal, checked, body.purpose, request)
+    text, rows, no_consent = export_csv(state, principal, checked, body.purpose, request, body.use)
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="segment.csv"',
-                             "X-Rows": str(rows)})
+                             "X-Rows": str(rows), "X-Left-Out-No-Consent": str(no_consent)})

@@ -14,6 +14,7 @@ from shouhu.journeys import messaging
 from shouhu.web import i18n
 from shouhu.web import journeys as web
 from shouhu.web.auth import app_state, require
+from shouhu.web.params import Version
 from shouhu.web.render import lang_of, page
 
 router = APIRouter()
@@ -82,7 +83,7 @@ def _detail(request: Request, code: str, version: int, status_code: int = 200,
 
 
 @router.get("/templates/{code}/{version}")
-def template_page(code: str, version: int, request: Request, principal: Principal = Reader) -> Response:
+def template_page(code: str, version: Version, request: Request, principal: Principal = Reader) -> Response:
     return _detail(request, code, version)
 
 
@@ -96,12 +97,12 @@ async def _move(request: Request, principal: Principal, code: str, version: int,
 
 
 @router.post("/templates/{code}/{version}/submit")
-async def submit(code: str, version: int, request: Request, principal: Principal = Author) -> Response:
+async def submit(code: str, version: Version, request: Request, principal: Principal = Author) -> Response:
     return await _move(request, principal, code, version, "submit")
 
 
 @router.post("/templates/{code}/{version}/review")
-async def review(code: str, version: int, request: Request, principal: Principal = Reviewer) -> Response:
+async def review(code: str, version: Version, request: Request, principal: Principal = Reviewer) -> Response:
     """Approve, reject or retire (the ``move`` field): four eyes, the author cannot review their own text."""
     move = str((await request.form()).get("move") or "")
     if move not in ("approve", "reject", "retire"):

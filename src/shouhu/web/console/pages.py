@@ -15,6 +15,7 @@ from shouhu.customer360.lifecycle import LifecycleStage
 from shouhu.model.masking import mask
 from shouhu.scoring.nba import ACTION_TYPES
 from shouhu.storage import accounts
+from shouhu.storage.journeys import EXPORT_USES
 from shouhu.web import customer_view, customers, i18n, journeys
 from shouhu.web.auth import SESSION_COOKIE, app_state, login_staff, record, require, resolve, signed_in
 from shouhu.web.params import Offset
@@ -91,6 +92,12 @@ i18n.register({
     "search_for": ("查询", "Searched for"),
     "export_csv": ("导出CSV（脱敏）", "Export CSV (masked)"),
     "export_purpose": ("导出用途（将记入审计日志）", "Purpose (written to the audit log)"),
+    "export_use_hint": ("营销、共享与画像用途只导出已授权的客户", "Marketing, sharing and profiling lists keep only "
+                        "customers who consented"),
+    "export_use_service": ("用于服务", "For service"), "export_use_marketing": ("用于营销（需营销授权）",
+                                                                       "For marketing (consent needed)"),
+    "export_use_partner_sharing": ("共享给合作机构（需共享授权）", "For a partner (consent needed)"),
+    "export_use_profiling": ("用于画像分析（需画像授权）", "For profiling (consent needed)"),
     "c360_provenance": ("黄金记录来源", "Golden-record provenance"),
     "c360_agent": ("服务代理人", "Agent"),
     "c360_value": ("客户价值(预期利润现值)", "Customer value (EPV of margins)"),
@@ -245,16 +252,19 @@ def search(request: Request, q: str = Query("", max_length=100), city: str = Que
 @router.post("/customers/export")
 def export(request: Request, purpose: str = Form(..., min_length=2, max_length=500),
            q: str = Form("", max_length=100), city: str = Form("", max_length=64),
-           stage: str = Form("", max_length=32),
+           stage: str = Form("", max_length=32), use: str = Form("service", max_length=32),
            principal: Principal = Depends(require(Action.CUSTOMER_EXPORT))) -> Response:
     """The customers of the current search (up to EXPORT_LIMIT), masked as on screen; audited."""
     rows = _search_rows(request, principal, q.strip(), city.strip(), _stage(stage), EXPORT_LIMIT, 0)
     if not rows:
         raise HTTPException(400, "nothing to export: search first (q, city or stage)")
-    text = customers.export_csv(app_state(request), principal, [r["customer_id"] for r in rows], request,
-                                purpose.strip())
+    if use not in EXPORT_USES:
+        raise HTTPException(422, f"use: must be one of {', '.join(EXPORT_USES)}")
+    text, no_consent = customers.export_csv(app_state(request), principal, [r["customer_id"] for r in rows],
+                                            request, purpose.strip(), use)
     return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
+                    headers={"Content-Disposition": 'attachment; filename="customers.csv"',
+                             "X-Left-Out-No-Consent": str(no_consent)})
 
 
 @router.get("/customers/{customer_id}")

@@ -104,6 +104,7 @@ def preview(request: Request, rule: str = Form(""), tags: list[str] = Form([]),
 
 @router.post("/segments/export")
 def export(request: Request, rule: str = Form(""), tags: list[str] = Form([]), purpose: str = Form(""),
+           use: str = Form("service", max_length=32),
            principal: Principal = Depends(require(Action.SEGMENT_EXPORT))) -> Response:
     state = app_state(request)
 
@@ -115,10 +116,11 @@ def export(request: Request, rule: str = Form(""), tags: list[str] = Form([]), p
         return again(400, "purpose: say what the export is for (at least 2 characters)")
     try:
         checked = service.check(state, principal, rule, tags)
-        text, rows = service.export_csv(state, principal, checked, purpose, request)
+        text, rows, no_consent = service.export_csv(state, principal, checked, purpose, request, use)
     except service.BadRule as e:
         return again(400, e.message)
     except HTTPException as e:
         return again(e.status_code, str(e.detail))
     return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="segment.csv"', "X-Rows": str(rows)})
+                    headers={"Content-Disposition": 'attachment; filename="segment.csv"', "X-Rows": str(rows),
+                             "X-Left-Out-No-Consent": str(no_consent)})
