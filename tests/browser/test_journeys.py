@@ -67,6 +67,40 @@ def test_journey_editor_publish_and_statistics(new_page: Any, site: Site) -> Non
     pg.goto("/console/journeys?lang=zh")
 
 
+def test_form_editor_draws_the_graph_and_adds_nodes(new_page: Any, site: Site) -> None:
+    """Without typing YAML: the new-journey form, then a node added on the start's exit with only the
+    fields of its type shown; the graph is drawn (ECharts) and the page stays Chinese."""
+    pg = new_page()
+    login(pg, site, "head_office")
+    pg.goto("/console/journeys")
+    pg.fill("#new-key", "browser_form")
+    pg.fill("#new-name-zh", "表单生日关怀")
+    pg.select_option("#new-event", "birthday")
+    with pg.expect_navigation():
+        pg.click("#journey-new-submit")
+    assert pg.locator("#journey-ok").is_visible()
+    pg.locator("#journey-graph[data-ready='1']").wait_for()
+    assert pg.locator("#journey-graph canvas").count() >= 1
+    pg.select_option("#add-after", "@start")
+    pg.select_option("#add-type", "message")
+    assert pg.locator("#add-template").is_visible() and not pg.locator("#add-title").is_visible()
+    pg.select_option("#add-type", "task")
+    assert pg.locator("#add-title").is_visible() and not pg.locator("#add-template").is_visible()
+    pg.fill("#add-node-id", "wish")
+    pg.fill("#add-title", "生日祝福致电")
+    with pg.expect_navigation():
+        pg.click("#journey-add-node")
+    assert "生日祝福致电" in pg.locator("#journey-nodes").inner_text()
+    assert "start: wish" in pg.locator("#journey-source").input_value()
+    pg.locator("#journey-graph[data-ready='1']").wait_for()
+    assert int(pg.locator("#journey-graph").get_attribute("data-nodes") or 0) == 2
+    shot(pg, "console-journey-form-editor")
+    with pg.expect_navigation():
+        pg.click("#journey-publish")
+    assert pg.url.endswith("/console/journeys/browser_form?published=v1")
+    pg.locator("#journey-graph[data-ready='1']").wait_for()
+
+
 def test_template_approval_by_compliance(new_page: Any, site: Site) -> None:
     author = new_page()
     login(author, site, "head_office")

@@ -277,3 +277,56 @@ def test_exports_for_marketing_or_a_partner_keep_only_consented_customers(web: W
     r = web.client.post("/console/segments/export", data={"csrf_token": csrf, "rule": "age >= 0", "purpose": "活动",
                                                            "use": "partner_sharing"})
     assert r.status_code == 200 and r.headers["X-Rows"] == "1"
+
+
+def test_form_editor_builds_a_journey_without_typing_yaml(web: Web) -> None:
+    """New journey → add nodes on chosen exits → remove one → publish: the forms rewrite the YAML, each step
+    is checked and drawn; a form mistake is a 422 naming the field and keeps the journey as it was."""
+    client, csrf = _console(web, "analyst")  # drafting needs read access only; publishing needs manage
+    r = client.post("/console/journeys/new", data={"csrf_token": csrf, "key": "form_made", "name_zh": "表单旅程",
+                                                   "name_en": "Made by form", "event": "birthday",
+                                                   "goal_event": "content_read", "goal_days": "14"})
+    assert r.status_code == 200 and 'id="journey-ok"' in r.text and 'id="journey-graph"' in r.text
+    assert 'value="@start"' in r.text and 'value="done"' in r.text  # where a node can go; what can be removed
+    source = parse_textarea(r.text)
+    assert "key: form_made" in source and "entry: {event: birthday}" in source
+
+    def add(src: str, after: str, node_id: str, node_type: str, **fields: str) -> tuple[int, str, str]:
+        r = client.post("/console/journeys/add-node", data={"csrf_token": csrf, "source": src, "after": after,
+                                                            "node_id": node_id, "node_type": node_type, **fields})
+        return r.status_code, parse_textarea(r.text), r.text
+
+    status, source, _ = add(source, "@start", "greet", "content", title="生日快乐", link="/h5/inbox", summary="")
+    assert status == 200
+    status, source, text = add(source, "greet:next", "ab", "split", arms="card:50,call:50", holdout="0")
+    assert status == 200 and 'value="ab:arm:call"' in text and "ab · 分组call" in text
+    status, source, _ = add(source, "ab:arm:call", "ring", "task", title="生日致电", due_in="1d", priority="2")
+    assert status == 200
+    status, same, text = add(source, "ab:arm:call", "ring", "task", title="再来一次")
+    assert status == 422 and "node_id: there is already a node" in text and same == source
+    status, same, text = add(source, "greet:next", "pause", "wait", wait_mode="until_time", until_time="25:00")
+    assert status == 422 and "nodes.pause.until_time" in text  # the checker's field path, the YAML kept to fix
+    r = client.post("/console/journeys/remove-node", data={"csrf_token": csrf, "source": source, "remove": "ab"})
+    assert r.status_code == 422 and "node_id: ab leads to" in r.text
+    r = client.post("/console/journeys", data={"csrf_token": csrf, "source": source}, follow_redirects=False)
+    assert r.status_code == 403  # an analyst drafts; head office publishes
+    boss, boss_csrf = _console(web, "head_office")
+    r = boss.post("/console/journeys", data={"csrf_token": boss_csrf, "source": source}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/journeys/form_made?published=v1"
+    page = boss.get("/console/journeys/form_made")
+    assert page.status_code == 200 and 'id="journey-graph"' in page.text and "生日致电" in page.text
+    published = store.version_row(web.engine, "form_made", 1)
+    assert published is not None and "ring" in published["definition"]
+    r = client.post("/console/journeys/new", data={"csrf_token": csrf, "key": "Bad Key", "name_zh": "x",
+                                                   "event": "birthday"})
+    assert r.status_code == 422 and "key: &#39;Bad Key&#39; must be lower-case" in r.text
+
+
+def parse_textarea(html: str) -> str:
+    """The editor's YAML as the browser would submit it (the textarea's text, HTML entities undone)."""
+    import html as html_lib
+    import re
+
+    m = re.search(r'<textarea name="source"[^>]*>(.*?)</textarea>', html, re.S)
+    assert m, "no editor on the page"
+    return html_lib.unescape(m.group(1))

@@ -21,7 +21,7 @@ from fastapi import HTTPException, Request
 from shouhu.access.policy import Principal
 from shouhu.access.roles import Role
 from shouhu.errors import InvalidInput
-from shouhu.journeys import analytics, messaging
+from shouhu.journeys import analytics, editing, messaging
 from shouhu.journeys import engine as jeng
 from shouhu.journeys.definition import Journey, Node, from_json, parse
 from shouhu.journeys.templates import ALLOWED_VARIABLES
@@ -203,6 +203,18 @@ def nodes_table(journey: Journey, lang: str = "zh") -> list[dict[str, Any]]:
             for n in journey.nodes.values()]
 
 
+def graph(journey: Journey, lang: str = "zh") -> dict[str, Any]:
+    """The journey as a picture for ECharts: nodes placed in layers (longest path from the start),
+    each labelled with its id and type, and the edges with what takes a customer along them."""
+    places = editing.layout(journey)
+    nodes = [{"id": n.id, "name": n.id, "type": n.type, "x": places[n.id][0] * 180, "y": places[n.id][1] * 80,
+              "label": f"{n.id}\n{label('node_type', n.type, lang)}", "start": n.id == journey.start}
+             for n in journey.nodes.values()]
+    links = [{"source": n.id, "target": e["to"], "label": " ".join(x for x in (e.get("arm"), e.get("when")) if x)}
+             for n in journey.nodes.values() for e in _edges(n, lang)]
+    return {"nodes": nodes, "links": links}
+
+
 def check(source: str) -> tuple[Journey | None, list[str]]:
     """The parsed journey, or None and the problems (each names its field path)."""
     try:
@@ -290,7 +302,8 @@ def detail(state: AppState, key: str, steps: list[str] | None = None, by: str | 
     return {k: v for k, v in summary.items() if k not in ("definition", "source")} | {
         "name": summary["name_zh"] if lang == "zh" else summary["name_en"],
         "status_label": label("journey_status", summary["status"], lang), "versions": versions,
-        "nodes": nodes_table(j, lang) if j else [], "entry": _entry_text(j, lang) if j else "",
+        "nodes": nodes_table(j, lang) if j else [], "graph": graph(j, lang) if j else None,
+        "entry": _entry_text(j, lang) if j else "",
         "goal_label": label("event", j.goal["event"], lang) if j and j.goal else None,
         "goal_days": j.goal["within_days"] if j and j.goal else None,
         "stats": stats, "conversion": analytics.conversion(state.engine, key), "funnel": funnel,
