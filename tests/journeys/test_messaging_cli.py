@@ -60,13 +60,40 @@ def test_trigger_detection_is_idempotent(db: Engine, clock: Clock) -> None:
     with db.begin() as conn:
         conn.execute(cust.update().where(cust.c.customer_id == "LATER").values(birth_date=date(1980, 12, 7)))
     today = date(2026, 12, 7)
-    assert detect(db, today) == {"premium_due": 1, "birthday": 1, "lapse_risk_high": 0, "new_child": 1}
-    assert detect(db, today) == {"premium_due": 0, "birthday": 0, "lapse_risk_high": 0, "new_child": 0}
+    assert detect(db, today) == {"premium_due": 1, "birthday": 1, "policy_anniversary": 0, "lapse_risk_high": 0,
+                                 "new_child": 1}
+    assert detect(db, today) == {"premium_due": 0, "birthday": 0, "policy_anniversary": 0, "lapse_risk_high": 0,
+                                 "new_child": 0}
     with db.connect() as conn:
         rows = conn.exec_driver_sql("SELECT customer_id, event_type, payload FROM journey_event ORDER BY id").all()
     assert ("DUE", "premium_due") in [(r[0], r[1]) for r in rows]
     assert json.loads(next(r[2] for r in rows if r[1] == "premium_due")) == {"due_date": "2026-12-20",
                                                                             "days_to_due": 13}
+
+
+
+def test_policy_anniversaries_from_the_policies_in_force(db: Engine) -> None:
+    """One event per policy and year on the anniversary of its issue date (not on the issue day itself);
+    a policy issued on 29 February has its anniversary on 28 February in a common year."""
+    from shouhu.storage.tables import policy_in_force
+
+    add_customer(db, "HOLDER")
+    with db.begin() as conn:
+        conn.execute(policy_in_force.insert(), [
+            {"policy_no": "P-3Y", "customer_id": "HOLDER", "issue_date": date(2023, 12, 7)},
+            {"policy_no": "P-NEW", "customer_id": "HOLDER", "issue_date": date(2026, 12, 7)},
+            {"policy_no": "P-LEAP", "customer_id": "HOLDER", "issue_date": date(2024, 2, 29)},
+            {"policy_no": "P-OTHER", "customer_id": "HOLDER", "issue_date": date(2020, 12, 8)},
+        ])
+    assert detect(db, date(2026, 12, 7))["policy_anniversary"] == 1
+    assert detect(db, date(2026, 12, 7))["policy_anniversary"] == 0  # once per policy and year
+    with db.connect() as conn:
+        row = conn.exec_driver_sql("SELECT policy_no, payload FROM journey_event WHERE event_type = "
+                                   "'policy_anniversary'").one()
+    assert row[0] == "P-3Y" and json.loads(row[1]) == {"policy_year": 3, "issue_date": "2023-12-07"}
+    assert detect(db, date(2027, 2, 28))["policy_anniversary"] == 1  # P-LEAP in a common year
+    assert detect(db, date(2028, 2, 28))["policy_anniversary"] == 0  # 2028 has a 29 February
+    assert detect(db, date(2028, 2, 29))["policy_anniversary"] == 1
 
 
 JOURNEY = """\

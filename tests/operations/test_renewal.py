@@ -58,6 +58,31 @@ def test_premium_due_rows_by_hand(tmp_path: Path) -> None:
     ]  # PAID was paid, OLD lapsed more than two years ago (art. 37), FAR is due beyond 30 days
 
 
+def test_policies_in_force_for_anniversaries(tmp_path: Path) -> None:
+    """Live policies only: the latest status event decides (L lapsed, OLD lapsed), else the policy's own
+    status (SURR surrendered in the extract, no events); a policy issued after the day is not yet in force;
+    a re-sent row counts once."""
+    data = _warehouse()
+    pol = data["src_policy"]
+    pol["issue_date"] = [_d(x) for x in ("2020-10-01", "2024-11-15", "2022-02-28", "2020-01-01", "2019-05-05",
+                                         "2026-11-20", "2020-10-01")]
+    pol["product_code"] = "TERM20"
+    pol["status"] = ["in_force", "in_force", "in_force", "in_force", "in_force", "in_force", "in_force"]
+    extra = pd.DataFrame({"policy_no": ["SURR"], "_source": "agent", "holder_record_id": ["R2"], "agent_id": ["A2"],
+                          "annual_premium": [700.0], "issue_date": [_d("2021-03-03")], "product_code": "WL",
+                          "status": ["surrendered"]})
+    data["src_policy"] = pd.concat([pol, extra], ignore_index=True)
+    with Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
+        for name, df in data.items():
+            wh.write_table(name, df)
+        tables = {n: wh.table(n) for n in (*renewal.IN_FORCE_NEEDS, "src_policy_status_event")}
+        rows = renewal.in_force_expr(tables, AS_OF).execute().sort_values("policy_no")
+        without_events = renewal.in_force_expr({n: wh.table(n) for n in renewal.IN_FORCE_NEEDS}, AS_OF).execute()
+    assert [(r.policy_no, r.customer_id, str(r.issue_date)[:10]) for r in rows.itertuples()] == [
+        ("G", "C1", "2020-10-01"), ("PAID", "C2", "2022-02-28"), ("U", "C1", "2024-11-15")]
+    assert sorted(without_events.policy_no) == ["G", "L", "OLD", "PAID", "U"]  # no events: own status only
+
+
 def test_outcome_checks_name_the_field() -> None:
     grace = {"state": "grace", "lapse_date": date(2026, 11, 30)}
     today = date(2026, 11, 2)

@@ -60,6 +60,10 @@ def test_refresh_publishes_every_mart_and_logs_the_run(refreshed: Settings) -> N
     assert serving_rows(s, "SELECT COUNT(*) FROM household_member")[0][0] == customers
     assert serving_rows(s, "SELECT COUNT(*) FROM customer_gap")[0][0] == customers
     assert serving_rows(s, "SELECT COUNT(*) FROM customer_value")[0][0] == customers
+    in_force = serving_rows(s, "SELECT COUNT(*) FROM policy_in_force")[0][0]
+    with Warehouse(s.warehouse) as wh:
+        policies = wh.query("SELECT COUNT(DISTINCT policy_no) FROM src_policy")[0][0]
+    assert 0 < in_force <= policies  # live policies only, one row each (policy anniversaries read them)
     actions = serving_rows(s, "SELECT customer_id, rank, reason_zh, reason_en FROM next_best_action")
     assert actions and all(zh and en for _, _, zh, en in actions)
     # the gaps step feeds tags: a life-cover gap tag exactly where the gap engine found one

@@ -85,6 +85,31 @@ def premium_due_expr(tables: Tables, as_of: date, upcoming_days: int = UPCOMING_
     return open_rows.union(lapsed_rows)
 
 
+IN_FORCE_TABLE = "policy_in_force"
+IN_FORCE_NEEDS = ("src_policy", "identity_cluster")
+LIVE = ("in_force", "reinstated")
+
+
+def in_force_expr(tables: Tables, as_of: date) -> ir.Table:
+    """policy_no, customer_id (the holder), agent_id, product_code, issue_date, annual_premium of every
+    policy live on ``as_of`` (its latest status event, else its own status, is in force or reinstated).
+    Published as ``policy_in_force``: policy anniversaries (``journeys detect``) are read from it."""
+    pol = one_per(tables["src_policy"].select("policy_no", "agent_id", "product_code", "issue_date",
+                                              "annual_premium", "status"), "policy_no")
+    holders = policy_holders(tables)
+    p = pol.join(holders, pol.policy_no == holders._h_policy)
+    if "src_policy_status_event" in tables:
+        latest = latest_status(tables["src_policy_status_event"], as_of)
+        p = p.left_join(latest, p.policy_no == latest._lp)
+        status = p._status.fill_null(p.status)
+    else:
+        status = p.status
+    live = p.filter(status.isin(list(LIVE)) & (p.issue_date <= ibis.date(as_of)))
+    return live.select(policy_no=live.policy_no, customer_id=live.customer_id, agent_id=live.agent_id,
+                       product_code=live.product_code, issue_date=live.issue_date.cast("date"),
+                       annual_premium=live.annual_premium.cast("float64"))
+
+
 def label(code: str, table: Mapping[str, tuple[str, str]], lang: str) -> str:
     pair = table.get(code)
     return code if pair is None else pair[0 if lang == "zh" else 1]

@@ -226,6 +226,12 @@ def serving_tables(wh: Warehouse, cipher: FieldCipher, as_of: date | None = None
         when = as_of or date.today()
         tables[renewal.TABLE] = lambda: renewal.premium_due_expr(due_sources, when).to_pyarrow_batches(
             chunk_size=BATCH)
+    in_force_sources = {n: wh.table(n) for n in (*renewal.IN_FORCE_NEEDS, "src_policy_status_event")
+                        if wh.has_table(n)}
+    if all(n in in_force_sources for n in renewal.IN_FORCE_NEEDS):
+        when = as_of or date.today()
+        tables[renewal.IN_FORCE_TABLE] = lambda: renewal.in_force_expr(in_force_sources, when).to_pyarrow_batches(
+            chunk_size=BATCH)
     return tables
 
 

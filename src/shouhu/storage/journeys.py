@@ -727,6 +727,16 @@ def premium_due_rows(engine: Engine, first: str, last: str) -> list[tuple[str, A
             select(c360.c.customer_id, due).where(due >= low, due <= high))]
 
 
+def in_force_policy_rows(engine: Engine) -> list[tuple[str, str, Any]]:
+    """(customer, policy, issue date) of every policy in force (the published ``policy_in_force``)."""
+    if "policy_in_force" not in _table_names(engine):
+        return []
+    p = reflected(engine, "policy_in_force")
+    with engine.connect() as conn:
+        return [(str(r[0]), str(r[1]), r[2]) for r in conn.execute(
+            select(p.c.customer_id, p.c.policy_no, p.c.issue_date).where(p.c.issue_date.isnot(None)))]
+
+
 def birthday_rows(engine: Engine) -> list[tuple[str, Any]]:
     if "customer" not in _table_names(engine):
         return []

@@ -191,6 +191,17 @@ premium_due = Table(  # migration 0009: published mart (operations.renewal.premi
     Column("lapse_date", Date),
 )
 
+policy_in_force = Table(  # migration 0014: published mart (operations.renewal.in_force_expr)
+    "policy_in_force", metadata,
+    Column("policy_no", String(96), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("agent_id", String(64)),
+    Column("product_code", String(64)),
+    Column("issue_date", Date, nullable=False),
+    Column("annual_premium", Float),
+)
+
+
 
 task = Table(  # migration 0008: staff tasks (operations.activities)
     "task", metadata,
