@@ -60,6 +60,7 @@ class RefreshResult:
 def _step_functions(settings: Settings, as_of: date,
                     serving_engine: Any) -> dict[str, Callable[[Warehouse], Any]]:
     from shouhu.advice.batch import build_customer_gaps
+    from shouhu.compliance.erasure import reapply as reapply_erasures
     from shouhu.customer360 import build_customer_360
     from shouhu.identity.golden import build_golden_records
     from shouhu.identity.households import build_households
@@ -106,7 +107,8 @@ def _step_functions(settings: Settings, as_of: date,
         "publish": lambda wh: publish_and_materialise(wh),
         # staff tasks, activities, service cases and collection outcomes written since the last run, for
         # the steps that follow (never lost: publish replaces only the marts it names, not these tables)
-        "activities": lambda wh: export_to_warehouse(serving_engine, wh)
+        # and, first, the rows of erased people that a channel sent again are removed (compliance.erasure)
+        "activities": lambda wh: reapply_erasures(serving_engine, wh) | export_to_warehouse(serving_engine, wh)
         | cases.export_to_warehouse(serving_engine, wh) | renewal.export_to_warehouse(serving_engine, wh),
     }
 

@@ -457,21 +457,39 @@ def consent_state(conn: Connection | Engine, customer_id: str) -> dict[tuple[str
     return {(r.purpose, r.channel): bool(r.granted) for r in rows}
 
 
-def marketing_withdrawn(customer_col: Any) -> Any:
-    """A condition: the customer's latest answer on (marketing, any channel) in the consent ledger is a
-    withdrawal. The ledger is newer than the source systems' consent flag the scores were computed
-    from, so a withdrawal recorded here hides sales actions at once, before the next refresh."""
-    latest = (select(consent_event.c.granted)
-              .where(consent_event.c.customer_id == customer_col, consent_event.c.purpose == "marketing",
-                     consent_event.c.channel == "any")
-              .order_by(consent_event.c.id.desc()).limit(1)
-              .correlate_except(consent_event).scalar_subquery())
-    return func.coalesce(latest, sa.true()) == sa.false()  # never answered here: the scores' flag stands
+def _latest_answer(customer_col: Any, purpose: str) -> Any:
+    return (select(consent_event.c.granted)
+            .where(consent_event.c.customer_id == customer_col, consent_event.c.purpose == purpose,
+                   consent_event.c.channel == "any")
+            .order_by(consent_event.c.id.desc()).limit(1)
+            .correlate_except(consent_event).scalar_subquery())
+
+
+def sales_withheld(customer_col: Any) -> Any:
+    """A condition: sales actions must not be shown for the customer now, because the latest answer in
+    the consent ledger on (marketing, any channel) is a withdrawal, or on (profiling, any) is one (the
+    customer opted out of personalised marketing: PIPL art. 24; the next best actions fall back to the
+    service actions, which follow from the contract, not from a profile), or the customer's processing
+    is restricted (a deletion request under legal retention). The ledger is newer than the source
+    systems' consent flag the scores were computed from, so this applies at once, before a refresh."""
+    from shouhu.storage.dsr import restriction
+
+    never_answered = sa.true()  # the scores' flag stands
+    restricted = select(restriction.c.customer_id).where(restriction.c.customer_id == customer_col) \
+        .correlate_except(restriction).exists()
+    return or_(func.coalesce(_latest_answer(customer_col, "marketing"), never_answered) == sa.false(),
+               func.coalesce(_latest_answer(customer_col, "profiling"), never_answered) == sa.false(),
+               restricted)
 
 
 def sales_stopped(conn: Connection | Engine, customer_id: str) -> bool:
-    """Whether the ledger stops sales contact with the customer (marketing withdrawn on every channel)."""
-    return consent_state(conn, customer_id).get(("marketing", "any")) is False
+    """Whether sales actions are withheld for the customer (see ``sales_withheld``)."""
+    from shouhu.storage.dsr import restriction_of
+
+    state = consent_state(conn, customer_id)
+    if state.get(("marketing", "any")) is False or state.get(("profiling", "any")) is False:
+        return True
+    return restriction_of(conn, customer_id) is not None
 
 
 EXPORT_USES = ("service", "marketing", "partner_sharing", "profiling")

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 
 from shouhu.access.policy import RowRule
 from shouhu.storage.customers import dashboard, scope_condition
-from shouhu.storage.journeys import marketing_withdrawn
+from shouhu.storage.journeys import sales_withheld
 from shouhu.storage.tables import reflected
 
 NEEDS = ("life", "critical_illness", "medical", "accident", "pension", "education")
@@ -95,7 +95,7 @@ def overview(engine: Engine, rule: RowRule) -> dict[str, Any]:
 def _consented(nba: Any) -> Any:
     """Service actions always; a sales action only while the consent ledger has no withdrawal of
     marketing (the batch scores checked the source systems' consent when they were computed)."""
-    return or_(nba.c.kind != "sales", ~marketing_withdrawn(nba.c.customer_id))
+    return or_(nba.c.kind != "sales", ~sales_withheld(nba.c.customer_id))
 
 
 def tasks(engine: Engine, rule: RowRule, *, action: str | None = None, kind: str | None = None,
