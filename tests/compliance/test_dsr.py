@@ -60,9 +60,9 @@ def _person(engine: Engine, customer_id: str, records: list[tuple[str, str]]) ->
         subject_keys.seal(conn, CIPHER, customer_id, "a sealed trail")
 
 
-def _warehouse(path: Path, policies: list[dict[str, object]]) -> Warehouse:
+def _warehouse(where: Path | str, policies: list[dict[str, object]]) -> Warehouse:
     """A bank's extract, hand-written: two records of the person, one of someone else, their policies."""
-    wh = Warehouse(f"duckdb:///{path}")
+    wh = Warehouse(f"duckdb:///{where}" if isinstance(where, Path) else where)
     wh.write_table("src_party", pd.DataFrame({
         "record_id": ["B-01", "B-02", "B-99"], "_source": "bank", "_file_id": "f1",
         "name": ["李娜", "李娜", "王强"]}))
@@ -130,7 +130,8 @@ def test_a_copy_holds_the_persons_data_in_clear_for_them_only(db: Engine, tmp_pa
         dsr.complete(db, req["id"], "compliance-1", cipher=CIPHER, data_dir=tmp_path)
 
 
-def test_deletion_erases_every_store_when_nothing_is_retained(db: Engine, tmp_path: Path) -> None:
+def test_deletion_erases_every_store_when_nothing_is_retained(db: Engine, tmp_path: Path, warehouse_url: str
+                                                              ) -> None:
     _person(db, "C-LI", [("bank", "B-01"), ("bank", "B-02")])
     ended = {"policy_no": "OLD1", "_source": "bank", "holder_record_id": "B-01", "insured_record_id": "B-01",
              "coverage_term_years": 1.0, "status": "surrendered", "status_date": _d("2019-03-01"), "_file_id": "f1"}
@@ -139,7 +140,7 @@ def test_deletion_erases_every_store_when_nothing_is_retained(db: Engine, tmp_pa
     copy = tmp_path / "dsr" / "C-LI"
     copy.mkdir(parents=True)
     (copy / "request-1.json").write_text("{}", encoding="utf-8")
-    with _warehouse(tmp_path / "w.duckdb", [ended, other]) as wh:
+    with _warehouse(warehouse_url, [ended, other]) as wh:  # DuckDB and PostgreSQL warehouses
         req = dsr.submit(db, "C-LI", "deletion", "h5", "customer:C-LI")
         assert dsr.deletion_plan(db, "C-LI", wh)["action"] == "erase"  # a 1-year policy ended > 5 years ago
         done = dsr.complete(db, req["id"], "compliance-1", warehouse=wh, data_dir=tmp_path)

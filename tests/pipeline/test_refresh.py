@@ -179,3 +179,33 @@ def test_dev_key_is_private_and_reused(refreshed: Settings) -> None:
     content = key.read_text()
     refresh(refreshed, as_of=AS_OF)
     assert key.read_text() == content
+
+
+def test_an_erased_person_stays_erased_when_a_channel_sends_them_again(refreshed: Settings) -> None:
+    """Erase one customer everywhere, then a channel re-sends their party rows (a full reload): the next
+    refresh removes those rows before building anything, so the person does not come back."""
+    from shouhu.compliance import erasure
+
+    s = refreshed
+    customer = customer_of(s, str(serving_rows(s, "SELECT unique_id FROM identity_record LIMIT 1")[0][0]))
+    records = serving_rows(s, f"SELECT source, record_id FROM identity_record WHERE customer_id = '{customer}'")
+    engine = engine_for(s.serving)
+    try:
+        with Warehouse(s.warehouse) as wh:
+            before = wh.read("src_party")
+            keep = [(src, rec) for src, rec in zip(before.column("_source").to_pylist(),
+                                                   before.column("record_id").to_pylist(), strict=True)]
+            mask = [(src, rec) in {(str(a), str(b)) for a, b in records} for src, rec in keep]
+            theirs = before.filter(mask)
+            assert theirs.num_rows == len(records) > 0
+            outcome = erasure.erase(engine, customer, warehouse=wh, data_dir=s.data_dir)
+            assert outcome.warehouse["src_party"] == len(records) and outcome.serving["customer"] == 1
+            wh.write_table("src_party", theirs, append=True)  # the channel sends them again
+    finally:
+        engine.dispose()
+    result = refresh(s, as_of=AS_OF)
+    step = next(x for x in result.steps if x["step"] == "activities")
+    assert step["detail"]["erased_src_party"] == len(records)
+    assert serving_rows(s, f"SELECT COUNT(*) FROM customer WHERE customer_id = '{customer}'")[0][0] == 0
+    ids = ", ".join(f"'{r}'" for _, r in records)
+    assert serving_rows(s, f"SELECT COUNT(*) FROM identity_record WHERE record_id IN ({ids})")[0][0] == 0

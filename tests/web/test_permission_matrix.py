@@ -52,6 +52,7 @@ from shouhu.storage.tables import audit_log, premium_due, reflected
 from shouhu.web import auth
 from shouhu.web.auth import H5_COOKIE, SESSION_COOKIE, principal_from_user
 from tests.conftest import KEY, Published
+from tests.web import trace_matrix
 from tests.web.conftest import ROLES, Web
 from tests.web.shared_web import BACKENDS, module_web
 
@@ -90,7 +91,7 @@ PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user
                "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
                "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}",
                "proposal_id": "{proposal}", "journey_key": "matrix_journey",
-               "code": "matrix_sms", "version": "1"}
+               "code": "matrix_sms", "version": "1", "session_id": trace_matrix.SESSION}
 BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
          "task_id", "case", "case_id", "policy", "policy_no", "proposal",
          "proposal_id")
@@ -286,6 +287,10 @@ ROUTES: dict[str, Sample] = {
     "GET /console/journeys": S(),
     "POST /console/journeys/check": S(form={"source": "key: x"}, ok=(422,)),
     "POST /console/journeys": S(form={"source": MATRIX_JOURNEY}),
+    "POST /console/journeys/new": S(form={"key": "matrix_form", "name_zh": "表单", "event": "birthday"}),
+    "POST /console/journeys/add-node": S(form={"source": MATRIX_JOURNEY, "after": "@start", "node_id": "extra",
+                                               "node_type": "tag", "tag": "matrix_tag"}, ok=(200, 422)),
+    "POST /console/journeys/remove-node": S(form={"source": MATRIX_JOURNEY, "remove": "nowhere"}, ok=(422,)),
     "GET /console/journeys/{journey_key}": S(),
     "POST /console/journeys/{journey_key}/status": S(form={"status": "active"}),
     "POST /console/customers/{customer_id}/consent": S(form={"action": "grant", "purpose": "marketing",
@@ -301,6 +306,48 @@ ROUTES: dict[str, Sample] = {
     "GET /h5/inbox": S(),
     "GET /h5/consent": S(),
     "POST /h5/consent": S(form={"purpose": "marketing", "action": "grant"}),
+    # explanations of automated decisions (PIPL art. 24): staff within their scope, the H5 customer their own
+    "GET /api/v1/customers/{customer_id}/explanations": S(),
+    "GET /console/customers/{customer_id}/explanations": S(),
+    "GET /h5/explanations": S(),
+    # data-subject requests: each probe logs an access request; request 1 exists once any probe ran, and
+    # completing it again is refused (422), which still shows the guard let the caller through
+    "POST /api/v1/customers/{customer_id}/requests": S(json={"kind": "access"}),
+    "GET /api/v1/requests": S(),
+    "GET /api/v1/requests/{request_id}": S(path={"request_id": "1"}, ok=(200, 404)),
+    "POST /api/v1/requests/{request_id}/complete": S(json={"note": "ok"}, path={"request_id": "1"},
+                                                     ok=(200, 404, 422)),
+    "POST /api/v1/requests/{request_id}/reject": S(json={"reason": "not verified"}, path={"request_id": "1"},
+                                                   ok=(200, 404, 422)),
+    "GET /console/requests": S(),
+    "GET /console/requests/{request_id}": S(path={"request_id": "1"}, ok=(200, 404)),
+    "POST /console/requests/{request_id}/complete": S(form={"note": "ok"}, path={"request_id": "1"},
+                                                      ok=(303, 404, 422)),
+    "POST /console/requests/{request_id}/reject": S(form={"reason": "not verified"}, path={"request_id": "1"},
+                                                    ok=(303, 404, 422)),
+    "POST /console/customers/{customer_id}/requests": S(form={"kind": "access"}),
+    "POST /console/customers/{customer_id}/holds": S(form={"reason": "matrix hold"}),
+    "POST /console/holds/{hold_id}/release": S(form={}, path={"hold_id": "1"}, ok=(303, 422)),
+    "GET /h5/requests": S(),
+    "GET /h5/requests/new": S(),
+    "POST /h5/requests": S(form={"kind": "access"}),
+    "GET /h5/requests/{request_id}/copy": S(path={"request_id": "1"}, ok=(200, 404)),
+    # sales traceability: the sales pages record (an open session for events, one to close: the second
+    # close is refused, 409); compliance replays; the H5 customer downloads their own receipt
+    "POST /api/v1/trace/sessions": S(json={"customer_id": "{customer}", "product_code": "matrix_ci"}),
+    "POST /api/v1/trace/sessions/{session_id}/events": S(json={"events": [
+        {"type": "submit", "at": "2030-12-30T10:05:00+08:00"}]}, path={"session_id": "matrix-open"}),
+    "POST /api/v1/trace/sessions/{session_id}/close": S(json={"outcome": "abandoned"},
+                                                        path={"session_id": "matrix-close"}, ok=(409,)),
+    "GET /api/v1/trace/pages": S(),
+    "GET /api/v1/trace/sessions/{session_id}/receipt": S(),
+    "GET /api/v1/trace/public-key": S(public=True),
+    "GET /console/trace": S(),
+    "GET /console/trace/sessions/{session_id}": S(),
+    "GET /console/trace/pages/{code}/{version}": S(path={"code": "matrix_terms"}),
+    "GET /h5/trace": S(),
+    "GET /h5/trace/{session_id}": S(),
+    "GET /h5/trace/{session_id}/receipt.json": S(),
 }
 
 
@@ -440,6 +487,7 @@ def matrix(request: pytest.FixtureRequest, published: Published,
         jeng.publish(web.engine, MATRIX_JOURNEY, "matrix")
         messaging.add_template(web.engine, {"code": "matrix_sms", "channel": "sms", "kind": "service",
                                             "body_zh": "您好，{{ customer_name }}", "body_en": "Hello"}, "matrix")
+        trace_matrix.add_trace_sessions(web.engine, app.state.shouhu.cipher, own)
         yield Matrix(web, app_routes(app), consoles, TestClient(app, base_url="http://127.0.0.1"), (h5, csrf),
                      staff_cookie, scopes, traces, clear, households, records, others, wallets)
 

@@ -57,6 +57,9 @@ class Action(StrEnum):
     JOURNEY_MANAGE = "journey.manage"  # publish, pause, archive journeys; write message templates
     TEMPLATE_APPROVE = "template.approve"  # compliance review of message templates (never one's own)
     CONSENT_WRITE = "consent.write"    # record a customer's grant or withdrawal, the do-not-contact list
+    DSR_HANDLE = "dsr.handle"          # data-subject requests: complete or refuse them, legal holds (compliance)
+    TRACE_READ = "trace.read"          # sales traceability: replay sessions (masked), receipts, ledger checks
+    TRACE_WRITE = "trace.write"        # sales traceability: record sessions and events (the online sales pages)
 
 
 _ALL_STAFF = {Action.DASHBOARD, Action.CUSTOMER_READ}
@@ -90,6 +93,15 @@ for _role, _extra in {Role.HEAD_OFFICE: {Action.KPI_READ, Action.INCENTIVE_SIMUL
                       Role.BRANCH_MANAGER: {Action.KPI_READ, Action.INCENTIVE_SIMULATE},
                       Role.AGENT: {Action.KPI_READ}}.items():
     ACTIONS[_role] = ACTIONS[_role] | _extra
+
+# Sales traceability (销售可回溯, issue 15): compliance replays; head office runs the online sales pages,
+# whose integration account records the sessions.
+for _role, _extra in {Role.COMPLIANCE: {Action.TRACE_READ}, Role.HEAD_OFFICE: {Action.TRACE_WRITE}}.items():
+    ACTIONS[_role] = ACTIONS[_role] | _extra
+
+# Data-subject requests (issue 15): anyone with consent.write logs one received by phone or at a counter;
+# compliance carries them out (copies, erasure) and places legal holds.
+ACTIONS[Role.COMPLIANCE] = ACTIONS[Role.COMPLIANCE] | {Action.DSR_HANDLE}
 
 # Service cases (保全/理赔协助/投诉): whoever serves the customer; reading a case needs customer.read.
 for _role in (Role.HEAD_OFFICE, Role.BRANCH_MANAGER, Role.AGENT, Role.SERVICE):

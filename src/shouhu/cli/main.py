@@ -22,6 +22,8 @@ from shouhu.cli.advice import register as register_advice
 from shouhu.cli.cases import cases_app
 from shouhu.cli.channels import channels_app
 from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
+from shouhu.cli.dsr import register as register_dsr
+from shouhu.cli.explain import register as register_explain
 from shouhu.cli.identity import identity_app
 from shouhu.cli.journeys import register as register_journeys
 from shouhu.cli.nba import register as register_nba
@@ -29,6 +31,7 @@ from shouhu.cli.scoring import persistency_app
 from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
 from shouhu.cli.stewardship import register as register_stewardship
+from shouhu.cli.trace import register as register_trace
 from shouhu.cli.web import register as register_web
 from shouhu.cli.workforce import workforce_app
 from shouhu.settings import Settings, get_settings
@@ -58,6 +61,9 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(cases_app, name="cases")
 register_journeys(app)
+register_dsr(app)
+register_trace(app)
+register_explain(app)
 register_web(app)
 
 

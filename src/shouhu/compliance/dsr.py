@@ -114,7 +114,7 @@ def submit(engine: Engine, customer_id: str, kind: str, channel: str, actor: str
             "customer_id": customer_id, "kind": kind, "channel": channel, "status": "open",
             "received_at": _stamp(at), "due_at": _stamp(due_at(kind, at, calendar)),
             "detail": json.dumps(clean, ensure_ascii=False, sort_keys=True), "received_by": actor})
-        store.add_event(conn, rid, _stamp(at), actor, "received", f"via {channel}")
+        store.add_event(conn, rid, _stamp(at), actor, "received", None)
     if kind in IMMEDIATE:
         purposes = [clean["purpose"]] if kind == "consent_withdrawal" else ["profiling"]
         consent_store.record_consent(engine, [{"customer_id": customer_id, "purpose": p, "channel": "any",

@@ -73,6 +73,7 @@ RECORD_LINKS: dict[str, tuple[str, ...]] = {
 POLICY_LINKS = ("src_policy", "src_policy_coverage", "src_policy_beneficiary", "src_policy_status_event",
                 "src_premium_payment", "src_claim")
 QUARANTINE = "ingest_quarantine"
+LEGAL_ELSEWHERE = ("audit_log", "suitability_check", "incentive_ledger", "dsr_event", "retention_run")
 
 
 class ErasureRefused(ShouhuError):
@@ -248,8 +249,9 @@ def erase_in_warehouse(wh: Any, customer_ids: Iterable[str], records: Iterable[t
     if ids:
         inside = ", ".join(_literal(c) for c in ids)
         for table in sorted(names):
-            if table.startswith(("src_", "ingest_")) or table == QUARANTINE:
-                continue
+            if table.startswith(("src_", "ingest_", "trace_")) or table == QUARANTINE or table in LEGAL_ELSEWHERE \
+                    or SERVING.get(table) == "legal":
+                continue  # legal records are never warehouse marts (a warehouse may share the serving database)
             if "customer_id" in _columns(wh, table):
                 plan.append((table, f"customer_id IN ({inside})"))
     for table, where in plan:

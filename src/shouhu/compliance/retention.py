@@ -9,7 +9,9 @@ retained without an end date.
 
 ``run`` (``shouhu retention run``, daily): every restricted person (a deletion request met a retention
 period or a hold) whose contracts are no longer retained and who has no active legal hold is erased
-(``erasure.erase``: every store, their data key destroyed). A legal hold (litigation, a regulator's
+(``erasure.erase``: every store, their data key destroyed); and every customer whose sales traceability
+sessions are all past retention (5/10 years from the contract's end) has their data key destroyed, which
+shreds the ledger's sealed personal parts. A legal hold (litigation, a regulator's
 inquiry, a claim dispute) stops any deletion of the person until it is released.
 """
 
@@ -132,6 +134,24 @@ def release_hold(engine: Engine, hold_id: int, actor: str) -> None:
             raise InvalidInput(f"hold: there is no active hold {hold_id}", field="hold")
 
 
+def _shred_traceability(engine: Engine, day: date, dry_run: bool) -> list[str]:
+    """Customers whose every sales traceability session is past its retention and who are not on hold:
+    their data key is destroyed, so the sealed personal parts of the ledger become unreadable (the
+    append-only rows and their proofs stay)."""
+    from shouhu.compliance import subject_keys, traceability
+
+    due = {r["customer_id"] for r in traceability.due_for_deletion(engine, day) if r["customer_fully_due"]}
+    out = []
+    for customer in sorted(due):
+        if store.active_holds(engine, customer):
+            continue
+        if not dry_run:
+            with engine.begin() as conn:
+                subject_keys.destroy(conn, customer, "sales traceability retention ended")
+        out.append(customer)
+    return out
+
+
 def run(engine: Engine, *, today: date | None = None, actor: str = "retention-job", warehouse: Any = None,
         data_dir: Path | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Erase the restricted people whose retention has ended and who are not on hold; record the run."""
@@ -155,8 +175,9 @@ def run(engine: Engine, *, today: date | None = None, actor: str = "retention-jo
             held.append(customer)
         else:
             retained.append({"customer_id": customer, "until": plan["until"]})
+    shredded = _shred_traceability(engine, day, dry_run)
     summary = {"day": day.isoformat(), "restricted": len(restricted), "erased": erased, "held": held,
-               "retained": retained}
+               "retained": retained, "trace_shredded": shredded}
     with engine.begin() as conn:
         summary["run"] = store.add_retention_run(conn, _stamp(), actor, dry_run, summary)
     return summary
