@@ -209,3 +209,19 @@ def test_retention_periods() -> None:
     assert retention.retain_until(_d("2020-02-29"), 1) == _d("2025-02-28")  # short cover: 5 years
     assert retention.retain_until(_d("2020-02-29"), 0) == _d("2030-02-28")  # whole life: 10 years
     assert retention.retain_until(None, 20) is None                         # in force
+
+
+def test_a_copy_includes_what_the_channels_sent_about_the_person(db: Engine, tmp_path: Path) -> None:
+    _person(db, "C-LI", [("bank", "B-01"), ("bank", "B-02")])
+    own = {"policy_no": "P7", "_source": "bank", "holder_record_id": "B-02", "insured_record_id": "B-02",
+           "coverage_term_years": 20.0, "status": "in_force", "status_date": _d("2024-01-01"), "_file_id": "f1"}
+    with _warehouse(tmp_path / "w.duckdb", [own]) as wh:
+        req = dsr.submit(db, "C-LI", "access", "console", "service-1")
+        done = dsr.complete(db, req["id"], "compliance-1", cipher=CIPHER, data_dir=tmp_path, warehouse=wh)
+    path = dsr.copy_path(tmp_path, done)
+    assert path is not None
+    sources = json.loads(path.read_text(encoding="utf-8"))["sources"]
+    assert sorted(r["record_id"] for r in sources["src_party"]) == ["B-01", "B-02"]  # not B-99, someone else
+    assert [r["policy_no"] for r in sources["src_policy"]] == ["P7"]
+    assert [r["row_number"] for r in sources["ingest_quarantine"]] == [7]  # their bad row, as it came
+    assert done["outcome"]["source_rows"] == {"ingest_quarantine": 1, "src_party": 2, "src_policy": 1}

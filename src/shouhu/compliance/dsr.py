@@ -200,11 +200,17 @@ def subject_copy(engine: Engine, cipher: FieldCipher, customer_id: str) -> dict[
     return out
 
 
-def write_copy(engine: Engine, cipher: FieldCipher, data_dir: Path, request: dict[str, Any]) -> dict[str, Any]:
-    """The copy as a JSON file only its owner (the service account) can read; returns path, sha256, counts."""
+def write_copy(engine: Engine, cipher: FieldCipher, data_dir: Path, request: dict[str, Any],
+               warehouse: Any = None) -> dict[str, Any]:
+    """The copy as a JSON file only its owner (the service account) can read; returns path, sha256, counts.
+    With the warehouse, what the channels sent about the person (``src_*`` rows) is in it too."""
     customer = str(request["customer_id"])
-    data = {"customer_id": customer, "request": request["id"], "made_at": _stamp(datetime.now(UTC)),
-            "tables": subject_copy(engine, cipher, customer)}
+    data: dict[str, Any] = {"customer_id": customer, "request": request["id"], "made_at": _stamp(datetime.now(UTC)),
+                            "tables": subject_copy(engine, cipher, customer)}
+    if warehouse is not None:
+        with engine.connect() as conn:
+            records = erasure.records_of(conn, customer)
+        data["sources"] = erasure.warehouse_rows(warehouse, customer, records)
     folder = Path(data_dir) / "dsr" / customer
     private_dir(folder)
     path = folder / f"request-{request['id']}.json"
@@ -213,7 +219,8 @@ def write_copy(engine: Engine, cipher: FieldCipher, data_dir: Path, request: dic
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     return {"file": str(path.relative_to(data_dir)), "sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "rows": {k: len(v) for k, v in data["tables"].items()}}
+            "rows": {k: len(v) for k, v in data["tables"].items()},
+            "source_rows": {k: len(v) for k, v in data.get("sources", {}).items()}}
 
 
 def copy_path(data_dir: Path, request: dict[str, Any]) -> Path | None:
@@ -258,7 +265,7 @@ def complete(engine: Engine, request_id: int, actor: str, *, cipher: FieldCipher
     if kind in ("access", "portability"):
         if cipher is None or data_dir is None:
             raise InvalidInput("a copy needs the field key and the data directory", field="request")
-        outcome |= write_copy(engine, cipher, data_dir, row)
+        outcome |= write_copy(engine, cipher, data_dir, row, warehouse)
     elif kind in ("correction", "human_review"):
         if len(note_text.strip()) < 2:
             what = "which source system was corrected, and how" if kind == "correction" else "the review's result"

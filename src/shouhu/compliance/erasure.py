@@ -207,17 +207,14 @@ def _literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def erase_in_warehouse(wh: Any, customer_ids: Iterable[str], records: Iterable[tuple[str, str]],
-                       dry_run: bool = False) -> tuple[dict[str, int], list[str]]:
-    """Remove the rows of these channel records (and of their policies) from every ``src_*`` table, the
-    rows of these customers from every mart, and their quarantined rows; in one warehouse transaction.
-    Returns rows per table and the loaded files that held them (to purge at the source)."""
+def warehouse_plan(wh: Any, customer_ids: Iterable[str], records: Iterable[tuple[str, str]]
+                   ) -> list[tuple[str, str]]:
+    """(table, SQL condition) for every warehouse row about these people: their channel records' rows in
+    the ``src_*`` tables and their policies' rows, their quarantined rows, their rows in every mart."""
     recs = sorted(set(records))
     ids = sorted(set(customer_ids))
-    counts: dict[str, int] = {}
-    files: set[str] = set()
     names = set(wh.list_tables())
-    plan: list[tuple[str, str]] = []  # (table, where)
+    plan: list[tuple[str, str]] = []
     by_source: dict[str, list[str]] = {}
     for source, record in recs:
         by_source.setdefault(source, []).append(record)
@@ -254,6 +251,32 @@ def erase_in_warehouse(wh: Any, customer_ids: Iterable[str], records: Iterable[t
                 continue  # legal records are never warehouse marts (a warehouse may share the serving database)
             if "customer_id" in _columns(wh, table):
                 plan.append((table, f"customer_id IN ({inside})"))
+    return plan
+
+
+def warehouse_rows(wh: Any, customer_id: str, records: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """The person's rows in the warehouse's source tables (``src_*``: what the channels sent about them) and
+    quarantine, for their copy. The marts are left out: the serving copy holds what they became."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, where in warehouse_plan(wh, [customer_id], records):
+        if not (table.startswith("src_") or table == QUARANTINE):
+            continue
+        cols = sorted(c for c in _columns(wh, table) if c != "_row_number")
+        rows = [dict(zip(cols, (v.isoformat() if hasattr(v, "isoformat") else v for v in r), strict=True))
+                for r in wh.query(f"SELECT {', '.join(cols)} FROM {table} WHERE {where}")]
+        if rows:
+            out.setdefault(table, []).extend(rows)
+    return out
+
+
+def erase_in_warehouse(wh: Any, customer_ids: Iterable[str], records: Iterable[tuple[str, str]],
+                       dry_run: bool = False) -> tuple[dict[str, int], list[str]]:
+    """Remove the rows of ``warehouse_plan`` in one warehouse transaction. Returns rows per table and the
+    loaded files that held them (to purge at the source)."""
+    plan = warehouse_plan(wh, customer_ids, records)
+    names = set(wh.list_tables())
+    counts: dict[str, int] = {}
+    files: set[str] = set()
     for table, where in plan:
         n = int(wh.query(f"SELECT COUNT(*) FROM {table} WHERE {where}")[0][0])
         if n:

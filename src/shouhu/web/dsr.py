@@ -124,7 +124,7 @@ def plan(state: AppState, row: dict[str, Any]) -> dict[str, Any] | None:
 
 def complete(state: AppState, principal: Principal, request: Request, request_id: int, note: str) -> dict[str, Any]:
     row = request_or_404(state, request_id)
-    wh = _warehouse(state) if row["kind"] == "deletion" else None
+    wh = _warehouse(state) if row["kind"] in ("deletion", "access", "portability") else None
     try:
         done = dsr.complete(state.engine, request_id, principal.user_id, cipher=state.cipher,
                             data_dir=state.settings.data_dir, warehouse=wh, note_text=note)
