@@ -225,3 +225,24 @@ def test_a_copy_includes_what_the_channels_sent_about_the_person(db: Engine, tmp
     assert [r["policy_no"] for r in sources["src_policy"]] == ["P7"]
     assert [r["row_number"] for r in sources["ingest_quarantine"]] == [7]  # their bad row, as it came
     assert done["outcome"]["source_rows"] == {"ingest_quarantine": 1, "src_party": 2, "src_policy": 1}
+
+
+def test_stale_prospects_are_erased_only_when_asked(db: Engine, tmp_path: Path) -> None:
+    """Never a policy and no contact for three years: erased by ``retention run --prospect-years 3``; off by
+    default; a customer with a policy or a hold stays."""
+    c360, cust = reflected(db, "customer_360"), reflected(db, "customer")
+    for cid, policies, last in (("P-OLD", 0, datetime(2022, 1, 5, 8)), ("P-NEW", 0, datetime(2026, 6, 1, 8)),
+                                ("P-HOLDER", 1, datetime(2021, 1, 1, 8)), ("P-HELD", None, None)):
+        add_customer(db, cid, policies_total=policies, last_contact_at=last)
+    with db.begin() as conn:
+        conn.execute(cust.update().where(cust.c.customer_id == "P-HELD").values(first_seen=date(2020, 3, 1)))
+        assert conn.execute(select(func.count()).select_from(c360)).scalar() == 4
+    retention.place_hold(db, "P-HELD", "监管调查", "compliance-1")
+    today = date(2026, 12, 7)
+    assert retention.stale_prospects(db, today, 3) == ["P-HELD", "P-OLD"]
+    assert retention.run(db, today=today)["prospects_erased"] == []  # off unless asked
+    summary = retention.run(db, today=today, prospect_years=3, data_dir=tmp_path)
+    assert summary["prospects_erased"] == ["P-OLD"] and summary["held"] == ["P-HELD"]
+    with db.connect() as conn:
+        left = sorted(r[0] for r in conn.execute(select(cust.c.customer_id)))
+    assert left == ["P-HELD", "P-HOLDER", "P-NEW"]

@@ -113,13 +113,17 @@ def plan_cmd(customer: str, as_json: JsonOpt = False) -> None:
 
 @retention_app.command("run")
 def retention_cmd(dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, delete nothing.")] = False,
+                  prospect_years: Annotated[int, typer.Option(
+                      help="Also erase prospects who never held a policy and were not contacted for this many "
+                           "years (0: off).", min=0, max=50)] = 0,
                   by: ActorOpt = "retention-job", as_json: JsonOpt = False) -> None:
-    """Erase the restricted people whose retention period ended and who are not on hold."""
+    """Erase the restricted people whose retention period ended and who are not on hold; shred traceability
+    sessions past retention; optionally erase stale prospects."""
     from shouhu.compliance import retention
 
     settings = get_settings()
-    _show(_run(lambda e, wh: retention.run(e, actor=by, warehouse=wh, data_dir=settings.data_dir, dry_run=dry_run),
-               warehouse=True), as_json)
+    _show(_run(lambda e, wh: retention.run(e, actor=by, warehouse=wh, data_dir=settings.data_dir, dry_run=dry_run,
+                                           prospect_years=prospect_years), warehouse=True), as_json)
 
 
 @hold_app.command("place")

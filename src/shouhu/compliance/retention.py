@@ -152,9 +152,34 @@ def _shred_traceability(engine: Engine, day: date, dry_run: bool) -> list[str]:
     return out
 
 
+def stale_prospects(engine: Engine, today: date, years: int) -> list[str]:
+    """Customers who never held a policy (``customer_360.policies_total`` 0 or empty) and with whom there was
+    no contact for ``years`` (``last_contact_at``, else when they were first seen): PIPL art. 19 keeps
+    personal information no longer than the purpose needs."""
+    cutoff = _years_after(today, -years).isoformat()
+    with engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+        if not {"customer_360", "customer"} <= names:
+            return []
+        md = MetaData()
+        c360, cust = _reflect(md, conn, "customer_360"), _reflect(md, conn, "customer")
+        rows = conn.execute(select(c360.c.customer_id, c360.c.policies_total, c360.c.last_contact_at,
+                                   cust.c.first_seen).join(cust, cust.c.customer_id == c360.c.customer_id))
+        out = []
+        for customer, policies, last, first in rows:
+            if policies:
+                continue
+            seen = _as_date(last) or _as_date(first)
+            if seen is not None and seen.isoformat() < cutoff:
+                out.append(str(customer))
+    return sorted(out)
+
+
 def run(engine: Engine, *, today: date | None = None, actor: str = "retention-job", warehouse: Any = None,
-        data_dir: Path | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Erase the restricted people whose retention has ended and who are not on hold; record the run."""
+        data_dir: Path | None = None, dry_run: bool = False, prospect_years: int = 0) -> dict[str, Any]:
+    """Erase the restricted people whose retention has ended and who are not on hold, shred traceability
+    sessions past retention, and (``prospect_years`` > 0, off by default) erase prospects who never held a
+    policy and were not contacted for that many years; record the run."""
     from shouhu.compliance.dsr import deletion_plan
 
     day = today or date.today()
@@ -176,8 +201,21 @@ def run(engine: Engine, *, today: date | None = None, actor: str = "retention-jo
         else:
             retained.append({"customer_id": customer, "until": plan["until"]})
     shredded = _shred_traceability(engine, day, dry_run)
+    prospects: list[str] = []
+    if prospect_years > 0:
+        for customer in stale_prospects(engine, day, prospect_years):
+            plan = deletion_plan(engine, customer, warehouse, day)
+            if plan["action"] != "erase":  # a hold, or a policy the warehouse knows of
+                if plan["reason"] == "legal_hold":
+                    held.append(customer)
+                else:
+                    retained.append({"customer_id": customer, "until": plan["until"]})
+                continue
+            if not dry_run:
+                erasure.erase(engine, customer, warehouse=warehouse, data_dir=data_dir)
+            prospects.append(customer)
     summary = {"day": day.isoformat(), "restricted": len(restricted), "erased": erased, "held": held,
-               "retained": retained, "trace_shredded": shredded}
+               "retained": retained, "trace_shredded": shredded, "prospects_erased": prospects}
     with engine.begin() as conn:
         summary["run"] = store.add_retention_run(conn, _stamp(), actor, dry_run, summary)
     return summary
