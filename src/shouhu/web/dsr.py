@@ -13,7 +13,7 @@ from shouhu.compliance import dsr, retention
 from shouhu.errors import InvalidInput, StorageError
 from shouhu.storage import dsr as store
 from shouhu.storage.warehouse import Warehouse
-from shouhu.web import i18n
+from shouhu.web import display, i18n
 from shouhu.web.auth import record
 from shouhu.web.state import AppState
 
@@ -67,6 +67,28 @@ i18n.register({
 
 
 i18n.register({f"dsr_kind_{k.code}": (k.zh, k.en) for k in dsr.KINDS.values()})
+
+
+display.AUDIT_ACTIONS.update({
+    "dsr_submit": ("登记个人信息权利请求", "Data-subject request received"),
+    "dsr_complete": ("办结个人信息权利请求", "Data-subject request completed"),
+    "dsr_reject": ("驳回个人信息权利请求", "Data-subject request refused"),
+    "dsr_copy_download": ("客户下载个人信息副本", "Customer downloaded their copy"),
+    "legal_hold": ("设置法律保全", "Legal hold placed"), "legal_hold_release": ("解除法律保全", "Legal hold released"),
+})
+display.TARGET_KINDS.update({"dsr_request": ("个人信息权利请求", "data-subject request"),
+                             "legal_hold": ("法律保全", "legal hold")})
+for _key, _pair in {"kind": ("类型", "kind"), "channel": ("渠道", "channel"), "customer": ("客户", "customer"),
+                    "proof": ("办结凭证", "proof"), "hold": ("保全编号", "hold"), "use": ("导出用途", "use"),
+                    "no_consent": ("未获授权未导出", "left out, no consent")}.items():
+    display.DETAIL_KEYS.setdefault(_key, _pair)
+for _key, _pair in {**{k.code: (k.zh, k.en) for k in dsr.KINDS.values()},
+                    "h5": ("客户自助", "self-service"), "console": ("柜面/电话", "counter / phone"),
+                    "api": ("接口", "API"),
+                    "cli": ("命令行", "command line"), "service": ("服务", "service"),
+                    "marketing": ("营销推广", "marketing"), "partner_sharing": ("合作方共享", "partner sharing"),
+                    "profiling": ("画像分析", "profiling")}.items():
+    display.DETAIL_VALUES.setdefault(_key, _pair)
 
 
 def kinds(lang: str) -> list[tuple[str, str]]:
