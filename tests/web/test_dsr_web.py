@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from shouhu.storage import accounts, audit
 from shouhu.storage import journeys as consent_store
@@ -62,6 +63,12 @@ def test_the_customer_asks_for_a_copy_and_an_opt_out_on_the_h5(web: Web) -> None
 
 def test_a_deletion_logged_by_phone_is_planned_and_carried_out_by_compliance(web: Web) -> None:
     target = web.own["service"]
+    cipher = web.client.app.state.shouhu.cipher
+    before = web.client.get(f"/api/v1/customers/{target}", headers=web.auth("service")).json()
+    with web.engine.connect() as conn:
+        row = conn.execute(text("SELECT phone_enc, name_enc FROM customer WHERE customer_id = :c"), {"c": target}).one()
+    phone, name = cipher.decrypt(row[0]), cipher.decrypt(row[1])
+    assert before and phone and name
     service, csrf = _console(web, "service")
     r = service.post(f"/console/customers/{target}/requests", data={"csrf_token": csrf, "kind": "deletion",
                                                                   "note": "客户来电要求删除"},
@@ -87,6 +94,11 @@ def test_a_deletion_logged_by_phone_is_planned_and_carried_out_by_compliance(web
     assert again.status_code == 422 and "already done" in again.text
     proof = compliance.get(f"/console/requests/{req['id']}").text
     assert done.json()["proof_hash"] in proof and "✓" in proof
+    # the logs about the whole affair name the person by their customer id only, never phone or name
+    with web.engine.connect() as conn:
+        logged = " ".join(str(r) for r in conn.execute(text("SELECT * FROM audit_log")))
+        trail = " ".join(str(r) for r in conn.execute(text("SELECT * FROM dsr_event")))
+    assert phone not in logged and name not in logged and phone not in trail and name not in trail
 
 
 def test_refusals_and_who_may_do_what(web: Web) -> None:
