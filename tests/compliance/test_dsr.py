@@ -246,3 +246,17 @@ def test_stale_prospects_are_erased_only_when_asked(db: Engine, tmp_path: Path) 
     with db.connect() as conn:
         left = sorted(r[0] for r in conn.execute(select(cust.c.customer_id)))
     assert left == ["P-HELD", "P-HOLDER", "P-NEW"]
+
+
+def test_a_correction_and_a_human_review_close_with_what_was_done(db: Engine) -> None:
+    add_customer(db, "C1")
+    fix = dsr.submit(db, "C1", "correction", "h5", "customer:C1", {"field": "email", "value": "li.na@example.cn"})
+    with pytest.raises(InvalidInput, match="which source system was corrected"):
+        dsr.complete(db, fix["id"], "compliance-1")
+    done = dsr.complete(db, fix["id"], "compliance-1", note_text="已在银保渠道核心系统更正，下次刷新生效")
+    assert done["status"] == "done" and done["outcome"]["note"].startswith("已在银保渠道") and dsr.verify_proof(done)
+    review = dsr.submit(db, "C1", "human_review", "h5", "customer:C1", {"note": "为什么推荐我重疾险"})
+    closed = dsr.complete(db, review["id"], "compliance-1", note_text="人工复核：缺口测算依据收入与负债，结论维持")
+    assert closed["outcome"]["note"].startswith("人工复核") and dsr.verify_proof(closed)
+    tampered = closed | {"outcome": {"note": "改过的结论"}}
+    assert not dsr.verify_proof(tampered)  # the proof is over what was done
