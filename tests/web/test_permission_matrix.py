@@ -109,6 +109,25 @@ ROUTES: dict[str, Sample] = {
     "GET /favicon.ico": S(public=True),
     "GET /api/v1/openapi.json": S(public=True),
     "GET /api/v1/docs": S(public=True),
+    "POST /api/v1/partner/webhooks": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/webhooks": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/webhooks/{endpoint_id}/{action}": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/webhooks/deliveries": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/webhook-replays/{target_id}": S(public=True),  # partner key or link token
+    "GET /hosted/{token}": S(public=True),  # partner key or link token
+    "POST /hosted/{token}": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/hosted-links": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/quotes": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/policies": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/policies/{policy_no}": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/orders/{partner_order_no}": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/policies/{policy_no}/changes": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/changes/{change_id}/confirm": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/claims": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/triggers": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/disclosures/{code}/{version}": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/trace/sessions": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/trace/sessions/{session_id}/events": S(public=True),  # partner key or link token
     # --- API: auth ---
     "POST /api/v1/auth/token": S(public=True, send_public=False),
     "GET /api/v1/me": S(),

@@ -27,6 +27,7 @@ from shouhu.cli.explain import register as register_explain
 from shouhu.cli.identity import identity_app
 from shouhu.cli.journeys import register as register_journeys
 from shouhu.cli.nba import register as register_nba
+from shouhu.cli.partners import register as register_partners
 from shouhu.cli.scoring import persistency_app
 from shouhu.cli.scoring import register as register_scoring
 from shouhu.cli.segments import segment_app, tags_app
@@ -63,6 +64,7 @@ app.add_typer(cases_app, name="cases")
 register_journeys(app)
 register_dsr(app)
 register_trace(app)
+register_partners(app)
 register_explain(app)
 register_web(app)
 

@@ -41,6 +41,8 @@ from shouhu.errors import ShouhuError
 from shouhu.storage import dsr as store
 
 SERVING: dict[str, str] = {
+    # ecosystem service orders and users (partners.ecosystem)
+    "eco_order": "contract", "eco_user": "profile",
     # legal records
     "consent_event": "legal", "contact_block": "legal", "dsr_request": "legal", "erased_subject": "legal",
     "legal_hold": "legal", "processing_restriction": "legal", "subject_key": "legal", "trace_session": "legal",
@@ -63,6 +65,9 @@ SERVING: dict[str, str] = {
 CHILDREN: dict[str, tuple[str, str, str]] = {
     "journey_step": ("enrollment_id", "journey_enrollment", "id"),
     "case_event": ("case_id", "service_case", "id"),
+    "eco_order_event": ("order_id", "eco_order", "order_id"),
+    "eco_entitlement_use": ("order_id", "eco_order", "order_id"),
+    "eco_funnel_event": ("eco_user_id", "eco_user", "eco_user_id"),
 }
 # warehouse tables linked to a channel record (by record id) and to a policy (by policy number)
 RECORD_LINKS: dict[str, tuple[str, ...]] = {

@@ -66,6 +66,9 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
     register_api(app)
     register_console(app)
     register_h5(app)
+    from shouhu.web.hosted import router as hosted_router
+
+    app.include_router(hosted_router)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -67,8 +67,9 @@ class SecurityHeaders:
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode("latin-1")))
 
-                add("content-security-policy", csp(nonce))
-                add("x-frame-options", "DENY")
+                if b"content-security-policy" not in present:  # a page with its own policy names its framers
+                    add("content-security-policy", csp(nonce))
+                    add("x-frame-options", "DENY")
                 add("x-content-type-options", "nosniff")
                 add("referrer-policy", "no-referrer")
                 add("permissions-policy", PERMISSIONS)
