@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default=None, description="base64 key for personal data at rest; required in production"
     )
     ingest_chunk_rows: int = Field(default=100_000, ge=1_000)
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per log line")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        default=None, description="default: INFO for `shouhu serve` and workers, WARNING for other commands")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token for GET /metrics; unset: loopback clients only")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

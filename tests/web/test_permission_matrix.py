@@ -106,6 +106,7 @@ ROUTES: dict[str, Sample] = {
     # --- application and documents ---
     "GET /": S(public=True),
     "GET /healthz": S(public=True),
+    "GET /metrics": S(public=True),  # loopback only, or SHOUHU_METRICS_TOKEN
     "GET /favicon.ico": S(public=True),
     "GET /api/v1/openapi.json": S(public=True),
     "GET /api/v1/docs": S(public=True),

@@ -74,8 +74,16 @@ def _owner_only_files(ctx: typer.Context) -> None:
     # Every file a command writes (warehouse and its WAL, serving database, exports, models, reports,
     # keys) is owner-only (0600/0700) whatever the umask; restored when the command ends.
     from shouhu.filemodes import private_umask
+    from shouhu.observability import configure
 
     ctx.with_resource(private_umask())
+    try:
+        settings: Settings | None = get_settings()
+    except ValueError:  # the command itself reports bad settings, with its own wording
+        settings = None
+    # Long-running commands log their work; one-shot commands print their results and log warnings only.
+    default = "INFO" if ctx.invoked_subcommand in {"serve", "demo"} else "WARNING"
+    configure((settings and settings.log_level) or default, settings.log_format if settings else "text")
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, insert, select, update
+from sqlalchemy import Engine, MetaData, Table, insert, select, update
 
 from shouhu.storage.serving import engine_for
 
@@ -40,9 +40,14 @@ def finish_run(url: str, run_id: str, status: str, steps: list[dict[str, Any]], 
 def list_runs(url: str, limit: int = 20) -> list[dict[str, Any]]:
     db = engine_for(url)
     try:
-        with db.connect() as conn:
-            runs = _table(conn)
-            rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit))
-            return [dict(r._mapping) | {"steps": json.loads(r.steps or "[]")} for r in rows]
+        return recent_runs(db, limit)
     finally:
         db.dispose()
+
+
+def recent_runs(db: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs on an open engine (the metrics scrape reuses the application's)."""
+    with db.connect() as conn:
+        runs = _table(conn)
+        rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit))
+        return [dict(r._mapping) | {"steps": json.loads(r.steps or "[]")} for r in rows]

@@ -69,6 +69,9 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
     from shouhu.web.hosted import router as hosted_router
 
     app.include_router(hosted_router)
+    from shouhu.web import telemetry
+
+    telemetry.install(app)  # added last: outermost middleware, times everything
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
