@@ -19,10 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shouhu.cli.advice import register as register_advice
+from shouhu.cli.backup import backup_app
 from shouhu.cli.cases import cases_app
 from shouhu.cli.channels import channels_app
 from shouhu.cli.common import JsonOpt, err, guarded, out, print_json
+from shouhu.cli.content import content_app
 from shouhu.cli.dsr import register as register_dsr
+from shouhu.cli.ecosystem import register as register_ecosystem
 from shouhu.cli.explain import register as register_explain
 from shouhu.cli.identity import identity_app
 from shouhu.cli.journeys import register as register_journeys
@@ -47,6 +50,7 @@ db_app = typer.Typer(help="Serving database: migrations. 服务库迁移。", no
 model_app = typer.Typer(help="Models: the data model (docs) and predictive models (train, score, lapse). 模型。",
                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(backup_app, name="backup")
 app.add_typer(model_app, name="model")
 app.add_typer(identity_app, name="identity")
 register_stewardship(identity_app)
@@ -61,10 +65,12 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(channels_app, name="channels")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(cases_app, name="cases")
+app.add_typer(content_app, name="content")
 register_journeys(app)
 register_dsr(app)
 register_trace(app)
 register_partners(app)
+register_ecosystem(app)
 register_explain(app)
 register_web(app)
 

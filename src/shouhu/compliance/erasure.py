@@ -41,6 +41,8 @@ from shouhu.errors import ShouhuError
 from shouhu.storage import dsr as store
 
 SERVING: dict[str, str] = {
+    # content engagement, shares and need signals derived from reading (content.engagement)
+    "content_engagement": "profile", "content_share": "profile", "content_need_signal": "profile",
     # ecosystem service orders and users (partners.ecosystem)
     "eco_order": "contract", "eco_user": "profile",
     # legal records
@@ -329,3 +331,47 @@ def reapply(engine: Engine, wh: Any) -> dict[str, int]:
 
 def outcome_json(outcome: Outcome) -> str:
     return json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+# -- after a restore from backup --------------------------------------------------------------------
+def erased_people(serving_url: str) -> list[dict[str, Any]]:
+    """Everyone erased in the serving database at ``serving_url`` (empty when there is none yet): read before
+    a restore replaces it, so that nobody erased after the backup was taken comes back."""
+    from shouhu.storage.serving import engine_for
+
+    engine = engine_for(serving_url)
+    try:
+        with engine.connect() as conn:
+            if "erased_subject" not in inspect(conn).get_table_names():
+                return []
+            return store.erased(conn)
+    except Exception as e:  # an unreadable database is often why one restores: the caller decides
+        raise RestoreRefused(f"cannot read who was erased from the current serving database ({type(e).__name__}: "
+                             f"{e}); people erased after the backup could come back. Restore with --ignore-current "
+                             "only if you know nobody was erased since the backup was taken") from e
+    finally:
+        engine.dispose()
+
+
+class RestoreRefused(ShouhuError, RuntimeError):
+    code = "restore_refused"
+
+
+def reerase(serving_url: str, wh: Any, before: Iterable[dict[str, Any]]) -> list[str]:
+    """Erase again everyone of ``before`` whom the restored serving database does not list as erased."""
+    from shouhu.storage.serving import engine_for, upgrade
+
+    upgrade(serving_url)  # a backup of an older version: bring the schema up first
+    engine = engine_for(serving_url)
+    try:
+        with engine.connect() as conn:
+            known = {r["customer_id"] for r in store.erased(conn)}
+        again = [g for g in before if g["customer_id"] not in known]
+        for g in again:
+            with engine.begin() as conn:
+                store.add_erased(conn, g["customer_id"], [tuple(r) for r in g["records"]], g["erased_at"],
+                                 g.get("request_id"))
+            erase(engine, g["customer_id"], warehouse=wh)
+        return [g["customer_id"] for g in again]
+    finally:
+        engine.dispose()
