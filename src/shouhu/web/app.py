@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shouhu.errors import ShouhuError, UnknownName
+from shouhu.errors import ShouhuError
 from shouhu.privacy.crypto import cipher_from_settings
 from shouhu.settings import Settings
 from shouhu.storage import serving
@@ -93,9 +92,13 @@ def create_app(settings: Settings, *, otp_sender: OtpSender | None = None, migra
 
     @app.exception_handler(ShouhuError)
     async def domain_error(request: Request, exc: ShouhuError) -> Response:
-        status = 404 if isinstance(exc, UnknownName) else 400
-        body: dict[str, Any] = {"error": exc.code, "message": str(exc)}
-        return JSONResponse(body, status_code=status)
+        from shouhu.observability import current_trace_id
+        from shouhu.web.errors import body_for, status_for
+
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
+        return JSONResponse(body_for(exc, status, current_trace_id()), status_code=status)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> Response:
