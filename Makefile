@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint typecheck imports bench docs clean
+.PHONY: help setup demo test test-fast lint typecheck imports bench docs clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ test: setup ## Lint, type-check, check layering, run the test suite
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
+
+test-fast: setup ## Embedded-only tests (no PostgreSQL, Spark, browser or slow ones), stop at the first failure
+	$(VENV)/bin/ruff check src tests bench
+	SHOUHU_TEST_POSTGRES_URL= $(VENV)/bin/pytest -x -q -m "not postgres and not spark and not browser and not slow"
 
 lint: setup ## Ruff only
 	$(VENV)/bin/ruff check src tests bench
