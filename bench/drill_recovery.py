@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -92,12 +91,20 @@ def duplicate_files(root: Path) -> int:
 
 
 def serving_counts(root: Path) -> dict[str, int]:
-    con = sqlite3.connect(f"file:{root / 'serving.sqlite'}?mode=ro", uri=True)
+    """Rows per mart, read the way the server reads (``engine_for`` rolls back a killed writer's hot journal
+    first; a bare read-only sqlite3 open would fail with "attempt to write a readonly database")."""
+    from sqlalchemy import inspect, text
+
+    from shouhu.storage.serving import engine_for
+
+    engine = engine_for(f"sqlite:///{root / 'serving.sqlite'}")
     try:
-        have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in MARTS if t in have}
+        with engine.connect() as conn:
+            have = set(inspect(conn).get_table_names())
+            return {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one()) for t in MARTS
+                    if t in have}
     finally:
-        con.close()
+        engine.dispose()
 
 
 def drill(name: str, trials: int, trial: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
