@@ -144,7 +144,7 @@ def refresh_drill(work: Path, book: Path, trials: int, rng: random.Random) -> di
     want = serving_counts(root)
 
     def trial(i: int) -> dict[str, Any]:
-        code = killed(root, rng.uniform(1.0, seconds), "refresh", "--as-of", as_of)
+        code = killed(root, rng.uniform(1.0, 0.8 * seconds), "refresh", "--as-of", as_of)
         between = serving_counts(root)  # the previous publication, whole
         run(root, "refresh", "--as-of", as_of)
         after = serving_counts(root)

@@ -183,3 +183,53 @@ def test_bind_names_what_is_missing(api: TestClient) -> None:
     r = api.post("/api/v1/partner/policies", json=body, headers=h(api))
     assert r.status_code == 422 and r.json()["field"] == "applicant.id_number" and ID_NUMBER[:-1] not in r.text
     assert json.loads(r.text)["error"] == "invalid_input"
+
+
+# --- found by tests/partners/test_partner_fuzz.py: each was a 500 ---------------------------------------
+
+def bound_policy(api: TestClient, order_no: str = "TB-REG-1") -> str:
+    q = quote(api, order_no)
+    r = api.post("/api/v1/partner/policies", json=bind_body(q, session(api, q), order_no), headers=h(api))
+    assert r.status_code == 201, r.text
+    return str(r.json()["policy_no"])
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+14:00"])
+def test_a_time_with_no_utc_equivalent_names_its_field(api: TestClient, at: str) -> None:
+    policy_no = bound_policy(api)
+    r = api.post("/api/v1/partner/claims", json={"policy_no": policy_no, "event_type": "loss", "occurred_at": at},
+                 headers=h(api))
+    assert r.status_code == 422 and r.json()["field"] == "occurred_at", r.text
+    sid = api.post("/api/v1/partner/trace/sessions", json={"product_code": "RS01", "customer_ref": "u-2"},
+                   headers=h(api)).json()["session_id"]
+    r = api.post(f"/api/v1/partner/trace/sessions/{sid}/events", json={"events": [{"type": "submit", "at": at}]},
+                 headers=h(api))
+    assert r.status_code == 422 and r.json()["field"] == "events[0].at", r.text
+    registry.update(api.engine, "broker-b", product_codes=["RS01", "TD01"],  # type: ignore[attr-defined]
+                    scenes=["ecommerce", "travel"])
+    flight = {"flight_no": "CA1234", "departure_date": (date.today() + timedelta(days=30)).isoformat(),
+              "departure_hour": 19, "departure_airport": "PEK", "booked_on": at}
+    r = api.post("/api/v1/partner/quotes", json={"product_code": "TD01", "facts": flight}, headers=h(api))
+    assert r.status_code == 422 and r.json()["field"] == "booked_on", r.text
+
+
+def test_nul_characters_and_lone_surrogates_name_their_field(api: TestClient) -> None:
+    policy_no = bound_policy(api)
+    for path in ("/api/v1/partner/policies/PP%00X", "/api/v1/partner/orders/TB%00X",
+                 "/api/v1/partner/disclosures/rs01%00notice/1"):
+        r = api.get(path, headers=h(api))
+        assert r.status_code == 422 and r.json()["error"] == "invalid_input", (path, r.text)
+    assert api.get("/api/v1/partner/policies/PP%00X", headers=h(api)).json()["field"] == "policy_no"
+    r = api.get("/api/v1/partner/webhooks/deliveries?state=a%00", headers=h(api))
+    assert r.status_code == 422 and r.json()["field"] == "state"
+    raw = {"Content-Type": "application/json"}
+    r = api.post("/api/v1/partner/triggers", headers=h(api) | raw,
+                 content=b'{"id": "t\\u0000", "type": "return_shipped", "order_no": "TB-REG-1"}')
+    assert r.status_code == 422 and r.json()["field"] == "id", r.text
+    r = api.post(f"/api/v1/partner/policies/{policy_no}/changes", headers=h(api) | raw,
+                 content=b'{"kind": "modify", "facts": {"note": "\\ud800"}}')
+    assert r.status_code == 422 and r.json()["field"] == "facts.note", r.text
+    r = api.post("/api/v1/partner/webhooks", headers=h(api) | raw, content=b'{"url": "https://a.example/\\u0000"}')
+    assert r.status_code == 422 and r.json()["field"] == "url", r.text
+    with api.engine.connect() as conn:  # type: ignore[attr-defined]  # nothing was stored for the refused writes
+        assert conn.execute(text("SELECT count(*) FROM partner_change")).scalar_one() == 0

@@ -28,7 +28,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -42,10 +42,13 @@ from shouhu.access.policy import row_rule
 from shouhu.access.roles import ACTIONS, Action, Role
 from shouhu.journeys import engine as jeng
 from shouhu.journeys import messaging
+from shouhu.partners import ecosystem as eco
+from shouhu.partners import registry
 from shouhu.privacy.crypto import FieldCipher
 from shouhu.storage import accounts, audit, wallet
 from shouhu.storage import activities as activity_store
 from shouhu.storage import cases as case_store
+from shouhu.storage import partners as partner_store
 from shouhu.storage import proposals as proposal_store
 from shouhu.storage.customers import scope_condition
 from shouhu.storage.tables import audit_log, premium_due, reflected
@@ -91,10 +94,14 @@ PATH_PARAMS = {"customer_id": "{customer}", "household_id": "{household}", "user
                "decision_id": "1", "questionnaire": "risk_tolerance", "row_id": "{wallet}",
                "task_id": "{task}", "case_id": "{case}", "policy_no": "{policy}",
                "proposal_id": "{proposal}", "journey_key": "matrix_journey",
-               "code": "matrix_sms", "version": "1", "session_id": trace_matrix.SESSION}
+               "code": "matrix_sms", "version": "1", "session_id": trace_matrix.SESSION,
+               "partner_id": "matrix-partner"}
+MATRIX_KEYS = ("matrixRotate", "matrixRevoke")
 BOUND = ("customer", "customer_id", "household", "household_id", "record", "other", "wallet", "row_id", "task",
          "task_id", "case", "case_id", "policy", "policy_no", "proposal",
          "proposal_id")
+PATH_PARAMS["eco_order_id"] = "{eco_order}"  # a fresh ecosystem service order of the customer per request
+BOUND += ("eco_order", "eco_order_id")
 
 RULE = "age >= 18"
 MATRIX_JOURNEY = ("key: matrix_journey\nname: 权限矩阵\nentry: {event: birthday}\nstart: done\n"
@@ -129,6 +136,8 @@ ROUTES: dict[str, Sample] = {
     "GET /api/v1/partner/disclosures/{code}/{version}": S(public=True),  # partner key or link token
     "POST /api/v1/partner/trace/sessions": S(public=True),  # partner key or link token
     "POST /api/v1/partner/trace/sessions/{session_id}/events": S(public=True),  # partner key or link token
+    "POST /api/v1/partner/conformance-reports": S(public=True),  # partner key or link token
+    "GET /api/v1/partner/conformance-reports/latest": S(public=True),  # partner key or link token
     # --- API: auth ---
     "POST /api/v1/auth/token": S(public=True, send_public=False),
     "GET /api/v1/me": S(),
@@ -368,6 +377,46 @@ ROUTES: dict[str, Sample] = {
     "GET /h5/trace": S(),
     "GET /h5/trace/{session_id}": S(),
     "GET /h5/trace/{session_id}/receipt.json": S(),
+    # ecosystem services: orders of the customers in scope (customer.read), placing and moving them on
+    # (ecosystem.order), settlements and the funnel (ecosystem.manage); the fixture seeds the catalogue
+    "GET /api/v1/ecosystem/services": S(),
+    "GET /api/v1/ecosystem/customers/{customer_id}/entitlements": S(),
+    "GET /api/v1/ecosystem/orders": S(params={"customer_id": "{customer}"}, search=True),
+    "POST /api/v1/ecosystem/orders": S(json={"customer_id": "{customer}", "service_code": "legal_consult",
+                                             "pay": True}),
+    "GET /api/v1/ecosystem/orders/{eco_order_id}": S(),
+    "POST /api/v1/ecosystem/orders/{eco_order_id}/status": S(json={"status": "accepted"}),
+    "GET /api/v1/ecosystem/sla-breaches": S(),
+    "GET /api/v1/ecosystem/settlements": S(),
+    "POST /api/v1/ecosystem/settlements": S(json={"provider": "hengzheng_legal", "period": "2026-01"}),
+    "GET /api/v1/ecosystem/settlements/{settlement_id}": S(path={"settlement_id": "ESmatrix"}, ok=(404,)),
+    "POST /api/v1/ecosystem/settlements/{settlement_id}/confirm": S(path={"settlement_id": "ESmatrix"}, ok=(404,)),
+    "GET /api/v1/ecosystem/funnel": S(),
+    "GET /console/ecosystem": S(),
+    "GET /console/ecosystem/orders": S(params={"customer_id": "{customer}"}),
+    "POST /console/ecosystem/orders": S(form={"customer_id": "{customer}", "service_code": "legal_consult",
+                                              "pay": "yes"}),
+    "POST /console/ecosystem/orders/{eco_order_id}/status": S(form={"status": "accepted"}),
+    "GET /console/ecosystem/settlements": S(),
+    "POST /console/ecosystem/settlements": S(form={"provider": "hengzheng_legal", "period": "2026-01"}),
+    "POST /console/ecosystem/settlements/{settlement_id}/confirm": S(form={}, path={"settlement_id": "ESmatrix"},
+                                                                     ok=(404,)),
+    "GET /console/ecosystem/funnel": S(),
+    "GET /h5/services": S(),
+    "POST /h5/services": S(form={"service_code": "family_doctor_consult"}),
+    # the partner registry (admin manages, head office reads; partner "matrix-partner" and its two keys are
+    # made by the fixture, one to rotate and one to revoke)
+    "GET /console/partners": S(),
+    "GET /console/partners/new": S(),
+    "POST /console/partners": S(form={"partner_id": "matrix-new-partner", "name": "权限矩阵新合作方",
+                                      "licence": "scene", "rate_per_minute": "60"}),
+    "GET /console/partners/{partner_id}": S(),
+    "POST /console/partners/{partner_id}/settings": S(form={"products": "RS01", "scenes": "ecommerce",
+                                                            "rate_per_minute": "600"}),
+    "POST /console/partners/{partner_id}/status": S(form={"status": "active", "confirm": "yes"}),
+    "POST /console/partners/{partner_id}/keys": S(form={"mode": "sandbox"}),
+    "POST /console/partners/{partner_id}/keys/{key_id}/rotate": S(form={}, path={"key_id": MATRIX_KEYS[0]}),
+    "POST /console/partners/{partner_id}/keys/{key_id}/revoke": S(form={}, path={"key_id": MATRIX_KEYS[1]}),
 }
 
 
@@ -508,6 +557,14 @@ def matrix(request: pytest.FixtureRequest, published: Published,
         messaging.add_template(web.engine, {"code": "matrix_sms", "channel": "sms", "kind": "service",
                                             "body_zh": "您好，{{ customer_name }}", "body_en": "Hello"}, "matrix")
         trace_matrix.add_trace_sessions(web.engine, app.state.shouhu.cipher, own)
+        eco.seed_catalogue(web.engine, datetime.now(UTC))
+        registry.create_partner(web.engine, "matrix-partner", "权限矩阵合作方", "scene", product_codes=["RS01"],
+                                scenes=["ecommerce"])
+        for key_id in MATRIX_KEYS:
+            partner_store.add_key(web.engine, {
+                "key_id": key_id, "partner_id": "matrix-partner", "secret_sha256": "0" * 64, "scopes": ["read"],
+                "mode": "sandbox", "created_at": "2030-12-30T02:00:00Z", "expires_at": None, "revoked_at": None,
+                "last_used_at": None})
         yield Matrix(web, app_routes(app), consoles, TestClient(app, base_url="http://127.0.0.1"), (h5, csrf),
                      staff_cookie, scopes, traces, clear, households, records, others, wallets)
 
@@ -542,6 +599,9 @@ def send(m: Matrix, key: str, who: str | None, customer: str, client: TestClient
         values["case"] = str(_fresh_case(m, customer, sample.case))
     if "{proposal_id}" in template:
         values["proposal"] = str(_fresh_proposal(m, customer))
+    if "{eco_order_id}" in template:
+        values["eco_order"] = str(eco.order(m.web.engine, "legal_consult", datetime.now(UTC), customer_id=customer,
+                                            pay=True)["order_id"])
     path = template
     for name in re.findall(r"{(\w+)}", template):
         path = path.replace("{" + name + "}", _fill(sample.path.get(name, PATH_PARAMS.get(name, "x")), values))

@@ -60,6 +60,10 @@ class Action(StrEnum):
     DSR_HANDLE = "dsr.handle"          # data-subject requests: complete or refuse them, legal holds (compliance)
     TRACE_READ = "trace.read"          # sales traceability: replay sessions (masked), receipts, ledger checks
     TRACE_WRITE = "trace.write"        # sales traceability: record sessions and events (the online sales pages)
+    ECO_ORDER_WRITE = "ecosystem.order"  # ecosystem service orders: place and move on (partners.ecosystem)
+    ECO_MANAGE = "ecosystem.manage"    # ecosystem provider settlements and the conversion funnel
+    PARTNER_READ = "partner.read"      # the partner registry: partners, key list (never secrets), calls, sales
+    PARTNER_MANAGE = "partner.manage"  # register partners, change their settings and status, issue/revoke keys
 
 
 _ALL_STAFF = {Action.DASHBOARD, Action.CUSTOMER_READ}
@@ -106,6 +110,17 @@ ACTIONS[Role.COMPLIANCE] = ACTIONS[Role.COMPLIANCE] | {Action.DSR_HANDLE}
 # Service cases (保全/理赔协助/投诉): whoever serves the customer; reading a case needs customer.read.
 for _role in (Role.HEAD_OFFICE, Role.BRANCH_MANAGER, Role.AGENT, Role.SERVICE):
     ACTIONS[_role] = ACTIONS[_role] | {Action.CASE_WRITE}
+
+
+# Ecosystem services (issue 18): whoever serves the customer places and moves on service orders; head office
+# settles with the providers and reads the ecosystem funnel. Reading orders needs customer.read (row scope).
+for _role, _extra in {Role.SERVICE: {Action.ECO_ORDER_WRITE}, Role.HEALTH_MANAGER: {Action.ECO_ORDER_WRITE},
+                      Role.HEAD_OFFICE: {Action.ECO_ORDER_WRITE, Action.ECO_MANAGE}}.items():
+    ACTIONS[_role] = ACTIONS[_role] | _extra
+
+
+# The partner registry (issue 18): head office reads it; only admin changes it (admin holds every action).
+ACTIONS[Role.HEAD_OFFICE] = ACTIONS[Role.HEAD_OFFICE] | {Action.PARTNER_READ}
 
 
 def role_from_text(value: str) -> Role:

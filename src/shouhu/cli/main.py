@@ -27,6 +27,7 @@ from shouhu.cli.content import content_app
 from shouhu.cli.dsr import register as register_dsr
 from shouhu.cli.ecosystem import register as register_ecosystem
 from shouhu.cli.explain import register as register_explain
+from shouhu.cli.health import register as register_health
 from shouhu.cli.identity import identity_app
 from shouhu.cli.journeys import register as register_journeys
 from shouhu.cli.nba import register as register_nba
@@ -72,6 +73,7 @@ register_trace(app)
 register_partners(app)
 register_ecosystem(app)
 register_explain(app)
+register_health(app)
 register_web(app)
 
 

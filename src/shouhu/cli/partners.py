@@ -1,6 +1,6 @@
 """``shouhu partners``: the partner registry (register, list, suspend), API keys (issue, rotate, revoke),
-the shipped disclosure pages of the scene products, trigger events run by the insurer, and the purge of
-idempotency keys past 72 hours.
+the shipped disclosure pages of the scene products, trigger events run by the insurer, the purge of
+idempotency keys past 72 hours, the sandbox conformance report and go-live.
 
 Wiring (main.py): ``register(app)``. docs/partners.md is the user guide.
 """
@@ -205,6 +205,48 @@ def purge_cmd() -> None:
 
     n = _with(idempotency.purge)
     out.print(f"{n} idempotency key(s) purged", highlight=False)
+
+
+@partners_app.command("conformance")
+def conformance_cmd(partner_id: PartnerArg,
+                    since: Annotated[str | None, typer.Option(help="Replay from this time (ISO 8601 with offset); "
+                                                                   "default: the last 30 days.")] = None,
+                    as_json: JsonOpt = False) -> None:
+    """Replay the partner's sandbox traffic against the compliance checks and store a conformance report.
+    Exit code 1 when a check fails."""
+    from rich.table import Table
+
+    from shouhu.partners import conformance
+
+    report = _with(lambda e: conformance.run(e, partner_id, since=conformance.parse_since(since) if since else None))
+    if as_json:
+        print_json(report)
+    else:
+        table = Table(title=f"{partner_id} · 沙箱合规检查 conformance {report['report_id']} · since {report['since']}",
+                      title_justify="left")
+        for column in ("check 检查项", "result 结果", "explanation 说明"):
+            table.add_column(column)
+        for c in report["checks"]:
+            table.add_row(f"{c['title_zh']}\n{c['name']}", "pass 通过" if c["passed"] else "FAIL 未通过",
+                          f"{c['zh']}\n{c['en']}", style=None if c["passed"] else "red")
+        out.print(table)
+        out.print("passed 通过" if report["passed"] else f"failed 未通过: {', '.join(report['failed'])}",
+                  highlight=False)
+    if not report["passed"]:
+        raise typer.Exit(code=1)
+
+
+@partners_app.command("go-live")
+def go_live_cmd(partner_id: PartnerArg,
+                by: Annotated[str, typer.Option("--by", help="Who makes the partner live (user id).")] = "cli",
+                as_json: JsonOpt = False) -> None:
+    """Switch the partner to production (production keys may then be issued): needs a passed conformance
+    report made since the partner's last change and at most 30 days old."""
+    from shouhu.partners import conformance
+
+    row = _with(lambda e: conformance.go_live(e, partner_id, by))
+    _show(row, as_json, f"{partner_id} is live (report {row['live_report_id']}): "
+                        f"shouhu partners keys issue {partner_id} --mode production")
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,11 @@ SERVING: dict[str, str] = {
     "content_engagement": "profile", "content_share": "profile", "content_need_signal": "profile",
     # ecosystem service orders and users (partners.ecosystem)
     "eco_order": "contract", "eco_user": "profile",
+    # health programme (shouhu.health): wearable data and events are sensitive health data (profile); points,
+    # status totals and redemptions back the premium discounts of a contract; value-based levels are derived
+    "health_daily": "profile", "health_import": "profile", "health_quarantine": "profile", "health_event": "profile",
+    "health_member": "contract", "points_ledger": "contract", "points_year_total": "contract",
+    "health_redemption": "contract", "membership_tier": "profile", "membership_change": "profile",
     # legal records
     "consent_event": "legal", "contact_block": "legal", "dsr_request": "legal", "erased_subject": "legal",
     "legal_hold": "legal", "processing_restriction": "legal", "subject_key": "legal", "trace_session": "legal",

@@ -280,7 +280,10 @@ def _at(value: Any, where: str) -> str:
         raise InvalidInput(f"{where}: not an ISO 8601 time: {value!r:.60}", field=where) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{where}: needs a time zone offset, e.g. 2026-12-07T10:00:00+08:00", field=where)
-    return _stamp(parsed)
+    try:
+        return _stamp(parsed)
+    except OverflowError:  # year 1 or 9999 with an offset has no UTC time
+        raise InvalidInput(f"{where}: outside the years 1 to 9999 in UTC", field=where) from None
 
 
 def _value(kind: str, value: Any, where: str) -> Any:

@@ -37,6 +37,7 @@ class TaskSource(LabelledEnum):
     MANUAL = ("manual", "手工创建", "Manual")
     CASE = ("case", "服务工单", "Service case")
     CUSTOMER = ("customer", "客户请求联系", "Customer asked to be called")  # H5 "contact my agent"
+    CONTENT = ("content", "内容阅读跟进", "Customer read shared content")  # shouhu.content.engagement
 
 
 class Outcome(LabelledEnum):

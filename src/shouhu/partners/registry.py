@@ -27,7 +27,7 @@ from shouhu.errors import InvalidInput, ShouhuError
 from shouhu.partners.products import products
 from shouhu.storage import partners as store
 
-CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")  # 32 at most: it is the channel of traceability sessions
 LICENCES: dict[str, tuple[str, str]] = {
     "intermediary": ("持牌保险中介机构", "Licensed insurance intermediary"),
     "scene": ("场景合作方（非持牌）", "Scene partner (unlicensed)"),
@@ -104,7 +104,7 @@ def create_partner(engine: Engine, partner_id: str, name: str, licence: str, *, 
                    now: datetime | None = None) -> dict[str, Any]:
     """Register a partner, in sandbox mode. An intermediary needs its licence number."""
     if not CODE.match(partner_id or ""):
-        raise InvalidInput("partner_id: 2 to 64 lower-case letters, digits, - or _", field="partner_id")
+        raise InvalidInput("partner_id: 2 to 32 lower-case letters, digits, - or _", field="partner_id")
     if licence not in LICENCES:
         raise InvalidInput(f"licence: unknown {licence!r:.40}; valid: {', '.join(LICENCES)}", field="licence")
     if licence == "intermediary" and not (licence_no or "").strip():

@@ -392,6 +392,10 @@ def _when(value: Any, field: str) -> datetime:
         raise InvalidInput(f"{field}: an ISO 8601 time with offset", field=field) from None
     if at.tzinfo is None:
         raise InvalidInput(f"{field}: needs a time zone offset", field=field)
+    try:
+        today(at), stamp(at)  # year 1 or 9999 with an offset has no date in Beijing or UTC
+    except OverflowError:
+        raise InvalidInput(f"{field}: outside the years 1 to 9999 in UTC", field=field) from None
     return at
 
 

@@ -566,9 +566,9 @@ def _booked(facts: Mapping[str, Any], on: date, departure: datetime) -> str | No
         return day.isoformat()
     try:
         at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
+        at = at.astimezone(CHINA) if at.tzinfo else at.replace(tzinfo=CHINA)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 with an offset has no China time
         raise _bad("booked_on", "must be a date or an ISO 8601 time", value) from None
-    at = at.astimezone(CHINA) if at.tzinfo else at.replace(tzinfo=CHINA)
     if at.date() > on:
         raise _bad("booked_on", "is after the quote day")
     if at > departure - TD01_MIN_LEAD:

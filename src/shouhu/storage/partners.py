@@ -337,6 +337,29 @@ def request_counts(engine: Engine) -> dict[str, int]:
         return {str(r[0]): int(r[1]) for r in rows}
 
 
+def recent_requests(engine: Engine, partner_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The partner's latest calls (both modes), newest first (the console's request log)."""
+    return _all(engine, select(partner_request).where(partner_request.c.partner_id == partner_id)
+                .order_by(partner_request.c.id.desc()).limit(limit))
+
+
+def status_counts(engine: Engine, partner_id: str, since: str) -> dict[int, int]:
+    """How many calls since ``since`` ended with each HTTP status (both modes)."""
+    query = (select(partner_request.c.status_code, func.count())
+             .where(partner_request.c.partner_id == partner_id, partner_request.c.at >= since)
+             .group_by(partner_request.c.status_code))
+    with engine.connect() as conn:
+        return {int(r[0] or 0): int(r[1]) for r in conn.execute(query)}
+
+
+def last_request_at(engine: Engine) -> dict[str, str]:
+    """partner id -> the time of its latest call."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(partner_request.c.partner_id, func.max(partner_request.c.at))
+                            .group_by(partner_request.c.partner_id))
+        return {str(r[0]): str(r[1]) for r in rows}
+
+
 def add_report(engine: Engine, row: Mapping[str, Any]) -> None:
     _insert(engine, partner_conformance, row)
 
@@ -348,3 +371,38 @@ def reports_of(engine: Engine, partner_id: str) -> list[dict[str, Any]]:
 
 def get_report(engine: Engine, report_id: str) -> dict[str, Any] | None:
     return _one(engine, select(partner_conformance).where(partner_conformance.c.report_id == report_id))
+
+
+# --- the conformance replay (partners.conformance) ---------------------------------------------------
+
+def policies_since(engine: Engine, partner_id: str, mode: str, since: str) -> list[dict[str, Any]]:
+    return _all(engine, select(partner_policy).where(
+        partner_policy.c.partner_id == partner_id, partner_policy.c.mode == mode, partner_policy.c.bound_at >= since)
+        .order_by(partner_policy.c.bound_at, partner_policy.c.policy_no))
+
+
+def changes_since(engine: Engine, partner_id: str, mode: str, since: str) -> list[dict[str, Any]]:
+    """The partner's changes of its policies in ``mode`` (a change row has no mode of its own)."""
+    joined = partner_change.join(partner_policy, partner_policy.c.policy_no == partner_change.c.policy_no)
+    return _all(engine, select(partner_change).select_from(joined).where(
+        partner_change.c.partner_id == partner_id, partner_policy.c.mode == mode,
+        partner_change.c.created_at >= since).order_by(partner_change.c.created_at, partner_change.c.change_id))
+
+
+def claims_since(engine: Engine, partner_id: str, mode: str, since: str) -> list[dict[str, Any]]:
+    joined = partner_claim.join(partner_policy, partner_policy.c.policy_no == partner_claim.c.policy_no)
+    return _all(engine, select(partner_claim).select_from(joined).where(
+        partner_claim.c.partner_id == partner_id, partner_policy.c.mode == mode,
+        partner_claim.c.created_at >= since).order_by(partner_claim.c.created_at, partner_claim.c.claim_id))
+
+
+def links_since(engine: Engine, partner_id: str, mode: str, since: str) -> list[dict[str, Any]]:
+    return _all(engine, select(hosted_link).where(
+        hosted_link.c.partner_id == partner_id, hosted_link.c.mode == mode, hosted_link.c.created_at >= since)
+        .order_by(hosted_link.c.created_at))
+
+
+def latest_report(engine: Engine, partner_id: str) -> dict[str, Any] | None:
+    """The newest report (report ids sort by time too, which breaks ties within a second)."""
+    return _one(engine, select(partner_conformance).where(partner_conformance.c.partner_id == partner_id)
+                .order_by(partner_conformance.c.at.desc(), partner_conformance.c.report_id.desc()).limit(1))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from shouhu.compliance import traceability as trace
 from shouhu.errors import InvalidInput, ShouhuError, UnknownName
-from shouhu.partners import idempotency, registry, sales
+from shouhu.partners import idempotency, inputs, registry, sales
 from shouhu.partners.registry import Caller, Forbidden, Unauthorised
 from shouhu.storage import partners as store
 from shouhu.storage import traceability as trace_store
@@ -90,6 +90,17 @@ async def partner(request: Request) -> Caller:
 Partner = Depends(partner)
 
 
+def check_text(request: Request, body: bytes | None) -> None:
+    """No NUL or unpaired surrogate in path and query parameters or the JSON body (``partners.inputs``)."""
+    for name, value in [*request.path_params.items(), *request.query_params.items()]:
+        inputs.check_storable(value, name)
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:  # not JSON: the route's model refused it already, or it takes no body
+        return
+    inputs.check_storable(parsed)
+
+
 def run(request: Request, caller: Caller, body: bytes | None, work: Callable[[], Any], status: int = 200) -> Response:
     """Carry out ``work`` under the request's idempotency key (writes) and log the call."""
     started = time.perf_counter()
@@ -98,6 +109,7 @@ def run(request: Request, caller: Caller, body: bytes | None, work: Callable[[],
     route = f"{request.method} {request.url.path}"
     response: Response
     try:
+        check_text(request, body)
         if key is not None and body is not None:
             replay = idempotency.begin(state.engine, caller.partner_id, caller.mode, key, route, body)
             if replay is not None:
@@ -377,3 +389,33 @@ async def hosted_link(body: LinkIn, request: Request, caller: Caller = Partner, 
     return run(request, caller, raw, lambda: hosted.create_link(
         app_state(request).engine, caller, product_code=body.product_code, customer_ref=body.customer_ref,
         partner_order_no=body.partner_order_no, facts=body.facts, return_url=body.return_url), 201)
+
+
+# --- sandbox conformance (partners.conformance; docs/partners.md "Sandbox conformance and go-live") ---
+
+class ConformanceIn(BaseModel):
+    since: str | None = Field(None, max_length=40, description="replay from this time (ISO 8601 with offset); "
+                                                              "default: the last 30 days")
+
+
+@router.post("/conformance-reports", status_code=201, summary="Run the conformance report (sandbox key)")
+async def conformance_report(request: Request, body: ConformanceIn | None = None, caller: Caller = Partner,
+                             key: str | None = IdemKey) -> Response:
+    from shouhu.partners import conformance
+
+    raw = await request.body()
+
+    def work() -> dict[str, Any]:
+        if caller.mode != "sandbox":
+            raise Forbidden("conformance reports replay the sandbox: call with a sandbox key (shk_test_...)",
+                            field="mode")
+        since = conformance.parse_since(body.since) if body and body.since else None
+        return conformance.run(app_state(request).engine, caller.partner_id, since=since)
+    return run(request, caller, raw, work, 201)
+
+
+@router.get("/conformance-reports/latest", summary="The calling partner's latest conformance report")
+def conformance_latest(request: Request, caller: Caller = Partner) -> Response:
+    from shouhu.partners import conformance
+
+    return run(request, caller, None, lambda: conformance.latest(app_state(request).engine, caller.partner_id))
