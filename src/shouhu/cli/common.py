@@ -40,3 +40,17 @@ def guarded(fn: Callable[[], T]) -> T:
 
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def with_serving(fn: Callable[[Any], T]) -> T:
+    """Run ``fn(engine)`` on the configured serving database (migrated first); errors as :func:`guarded`."""
+    from shouhu.settings import get_settings
+    from shouhu.storage import serving
+
+    settings = get_settings()
+    guarded(lambda: serving.upgrade(settings.serving))
+    engine = serving.engine_for(settings.serving)
+    try:
+        return guarded(lambda: fn(engine))
+    finally:
+        engine.dispose()

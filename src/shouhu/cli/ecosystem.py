@@ -14,9 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shouhu.cli.common import JsonOpt, guarded, out, print_json
+from shouhu.cli.common import JsonOpt, guarded, out, print_json, with_serving
 from shouhu.errors import ConfigError, InvalidInput
-from shouhu.settings import get_settings
 
 ecosystem_app = typer.Typer(help="Ecosystem services: catalogue, orders, SLAs, settlement, funnel. 增值服务生态。",
                             no_args_is_help=True)
@@ -30,16 +29,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ecosystem_app, name="ecosystem")
 
 
-def _with(fn: Any) -> Any:
-    from shouhu.storage import serving
-
-    settings = get_settings()
-    serving.upgrade(settings.serving)
-    engine = serving.engine_for(settings.serving)
-    try:
-        return guarded(lambda: fn(engine))
-    finally:
-        engine.dispose()
 
 
 def _at(at: str | None) -> datetime:
@@ -106,7 +95,7 @@ def seed_cmd(catalogue: Annotated[Path | None, typer.Option("--catalogue", help=
     from shouhu.partners import ecosystem as eco
 
     guarded(lambda: _load(catalogue))  # a bad file is refused before any database work
-    counts = _with(lambda e: eco.seed_catalogue(e, datetime.now().astimezone(), catalogue))
+    counts = with_serving(lambda e: eco.seed_catalogue(e, datetime.now().astimezone(), catalogue))
     if as_json:
         print_json(counts)
         return
@@ -126,7 +115,7 @@ def services_cmd(category: Annotated[str | None, typer.Option(help="Only this ca
                                       for t, q in tiers.items() if s["service_code"] in q}}
                 for s in eco.services(engine, category)]
 
-    rows = _with(run)
+    rows = with_serving(run)
     if as_json:
         print_json(rows)
         return
@@ -156,7 +145,7 @@ def orders_cmd(status: Annotated[str | None, typer.Option(help="Only orders in t
                                field="status")
         return store.orders(engine, provider_id=provider, status=status)
 
-    rows = _with(run)
+    rows = with_serving(run)
     if as_json:
         print_json(rows)
         return
@@ -176,7 +165,7 @@ def sweep_cmd(at: AtOpt = None, as_json: JsonOpt = False) -> None:
     from shouhu.partners import ecosystem as eco
 
     when = _at(at)
-    counts = _with(lambda e: eco.sla_sweep(e, when))
+    counts = with_serving(lambda e: eco.sla_sweep(e, when))
     print_json(counts) if as_json else out.print(f"breached={counts['breached']} due_set={counts['due_set']}",
                                                  highlight=False)
 
@@ -207,7 +196,7 @@ def settle_cmd(provider: Annotated[str, typer.Option("--provider", help="Provide
         row = eco.settle(engine, provider, month, when)
         return _statement(engine, row) if row else None
 
-    result = _with(run)
+    result = with_serving(run)
     if as_json:
         print_json(result)
         return
@@ -245,7 +234,7 @@ def funnel_cmd(since: Annotated[str | None, typer.Option(help="Registered from (
                           datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1),
                           None if by == "all" else by)
 
-    groups = _with(run)
+    groups = with_serving(run)
     if as_json:
         print_json(groups)
         return

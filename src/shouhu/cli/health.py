@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shouhu.cli.common import JsonOpt, guarded, out, print_json
+from shouhu.cli.common import JsonOpt, out, print_json, with_serving
 from shouhu.errors import InvalidInput
-from shouhu.settings import get_settings
 
 health_app = typer.Typer(help="Health programme: wearables, points, status, rewards, membership. 健康计划。",
                          no_args_is_help=True)
@@ -37,16 +36,6 @@ def _day(text: str | None, name: str = "date") -> date:
         raise InvalidInput(f"{name}: not a date like 2026-03-01: {text!r}", field=name) from None
 
 
-def _with(fn: Any) -> Any:
-    from shouhu.storage import serving
-
-    settings = get_settings()
-    serving.upgrade(settings.serving)
-    engine = serving.engine_for(settings.serving)
-    try:
-        return guarded(lambda: fn(engine))
-    finally:
-        engine.dispose()
 
 
 def _now() -> datetime:
@@ -62,7 +51,7 @@ def import_cmd(file: Annotated[Path, typer.Argument(help="export.xml / export.zi
     """Import one customer's wearable export as daily aggregates (needs the health_data consent)."""
     from shouhu.health import service
 
-    r = _with(lambda e: service.import_file(e, file, customer, fmt, _now(), source))
+    r = with_serving(lambda e: service.import_file(e, file, customer, fmt, _now(), source))
     if as_json:
         print_json(r)
         return
@@ -79,7 +68,7 @@ def enrol_cmd(customer: CustomerOpt, product: Annotated[str, typer.Option(help="
     """Enrol a customer under a product's guaranteed reward table."""
     from shouhu.health import service
 
-    row = _with(lambda e: service.enrol(e, customer, product, _day(None), _now()))
+    row = with_serving(lambda e: service.enrol(e, customer, product, _day(None), _now()))
     print_json(row) if as_json else out.print(f"{customer} enrolled under {product}", highlight=False)
 
 
@@ -90,7 +79,7 @@ def event_cmd(customer: CustomerOpt, kind: Annotated[str, typer.Option(help="hea
     """Record a completed health check, quiz or review; it earns at the next points run."""
     from shouhu.health import service
 
-    new = _with(lambda e: service.record_event(e, customer, kind, ref, _day(day), "cli", _now()))
+    new = with_serving(lambda e: service.record_event(e, customer, kind, ref, _day(day), "cli", _now()))
     print_json({"recorded": new}) if as_json else out.print("recorded" if new else "already recorded")
 
 
@@ -99,7 +88,7 @@ def run_cmd(day: DateOpt = None, as_json: JsonOpt = False) -> None:
     """The daily run: expiry, the annual reset on the year's first day, steps and events; safe to repeat."""
     from shouhu.health.run import points_run
 
-    r = _with(lambda e: points_run(e, _day(day), _now())).to_dict()
+    r = with_serving(lambda e: points_run(e, _day(day), _now())).to_dict()
     if as_json:
         print_json(r)
         return
@@ -114,7 +103,7 @@ def redeem_cmd(customer: CustomerOpt, voucher: Annotated[str, typer.Option(help=
     """Buy a voucher of the member's reward table with points (soonest-expiring first)."""
     from shouhu.health import service
 
-    r = _with(lambda e: service.redeem(e, customer, voucher, key, _day(None), _now()))
+    r = with_serving(lambda e: service.redeem(e, customer, voucher, key, _day(None), _now()))
     print_json(r) if as_json else out.print(f"{r['voucher_code']}: {r['points']} points · {r['redemption_id']}",
                                             highlight=False)
 
@@ -140,11 +129,11 @@ def status_cmd(customer: Annotated[str | None, typer.Option("--customer", help="
 
     on = _day(day)
     if customer is None:
-        r = _with(lambda e: _counts(e, on))
+        r = with_serving(lambda e: _counts(e, on))
         print_json(r) if as_json else out.print(
             f"{r['programme_year']}: " + " · ".join(f"{k} {v}" for k, v in r["tiers"].items()), highlight=False)
         return
-    s = _with(lambda e: service.summary(e, customer, on))
+    s = with_serving(lambda e: service.summary(e, customer, on))
     payload = {"customer_id": customer, "balance": s["balance"], "available": s["available"],
                "status_points": s["status_points"], "tier": s["tier"].code,
                "next_tier": s["next_tier"].code if s["next_tier"] else None, "points_to_next": s["points_to_next"],
@@ -158,7 +147,7 @@ def sync_cmd(as_json: JsonOpt = False) -> None:
     """Take the last refresh's value tiers as service levels; log every change with its reason."""
     from shouhu.health import service
 
-    changes = _with(lambda e: service.sync_membership(e, _now()))
+    changes = with_serving(lambda e: service.sync_membership(e, _now()))
     if as_json:
         print_json([c.__dict__ for c in changes])
         return
@@ -171,7 +160,7 @@ def fairness_cmd(day: DateOpt = None, window: Annotated[int, typer.Option(help="
     """Who can and cannot earn, by age band, region and device ownership; flags groups left behind."""
     from shouhu.health import service
 
-    groups = _with(lambda e: service.fairness_report(e, _day(day), window))
+    groups = with_serving(lambda e: service.fairness_report(e, _day(day), window))
     if as_json:
         print_json([g.to_dict() for g in groups])
         return

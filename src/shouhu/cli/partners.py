@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shouhu.cli.common import JsonOpt, guarded, out, print_json
+from shouhu.cli.common import JsonOpt, guarded, out, print_json, with_serving
 from shouhu.errors import InvalidInput
 from shouhu.settings import get_settings
 
@@ -25,16 +25,6 @@ PartnerArg = Annotated[str, typer.Argument(help="Partner id, e.g. shop-a.")]
 ListOpt = Annotated[list[str] | None, typer.Option(help="Repeat for several.")]
 
 
-def _with(fn: Any) -> Any:
-    from shouhu.storage import serving
-
-    settings = get_settings()
-    serving.upgrade(settings.serving)
-    engine = serving.engine_for(settings.serving)
-    try:
-        return guarded(lambda: fn(engine))
-    finally:
-        engine.dispose()
 
 
 def _show(payload: Any, as_json: bool, line: str) -> None:
@@ -55,7 +45,7 @@ def add_cmd(partner_id: PartnerArg,
     """Register a partner (in sandbox mode)."""
     from shouhu.partners import registry
 
-    row = _with(lambda e: registry.create_partner(e, partner_id, name, licence, licence_no=licence_no,
+    row = with_serving(lambda e: registry.create_partner(e, partner_id, name, licence, licence_no=licence_no,
                                                   product_codes=product or [], scenes=scene or [],
                                                   frame_origins=frame_origin or [],
                                                   rate_per_minute=rate_per_minute))
@@ -68,7 +58,7 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     """Registered partners."""
     from shouhu.storage import partners as store
 
-    rows = _with(store.list_partners)
+    rows = with_serving(store.list_partners)
     if as_json:
         print_json(rows)
         return
@@ -83,7 +73,7 @@ def status_cmd(partner_id: PartnerArg, status: Annotated[str, typer.Argument(hel
     """Suspend a partner (its keys stop working at once) or make it active again."""
     from shouhu.partners import registry
 
-    row = _with(lambda e: registry.set_status(e, partner_id, status))
+    row = with_serving(lambda e: registry.set_status(e, partner_id, status))
     _show(row, as_json, f"{partner_id} is {row['status']}")
 
 
@@ -94,7 +84,7 @@ def issue_cmd(partner_id: PartnerArg,
     """Issue an API key; the key is printed once and cannot be shown again."""
     from shouhu.partners import registry
 
-    row = _with(lambda e: registry.issue_key(e, partner_id, mode, scope))
+    row = with_serving(lambda e: registry.issue_key(e, partner_id, mode, scope))
     _show(row, as_json, f"key {row['key_id']} ({row['mode']}; {', '.join(row['scopes'])}):\n{row['key']}\n"
                         "Store it now: it is not shown again.")
 
@@ -105,7 +95,7 @@ def rotate_cmd(key_id: Annotated[str, typer.Argument(help="The key id (12 charac
     """A new key with the same scopes; the old one keeps working for 24 hours."""
     from shouhu.partners import registry
 
-    row = _with(lambda e: registry.rotate_key(e, key_id))
+    row = with_serving(lambda e: registry.rotate_key(e, key_id))
     _show(row, as_json, f"new key {row['key_id']}:\n{row['key']}\nthe old key works until "
                         f"{row['old_key_expires_at']}")
 
@@ -115,7 +105,7 @@ def revoke_cmd(key_id: Annotated[str, typer.Argument(help="The key id.")]) -> No
     """Revoke a key at once."""
     from shouhu.partners import registry
 
-    _with(lambda e: registry.revoke_key(e, key_id))
+    with_serving(lambda e: registry.revoke_key(e, key_id))
     out.print(f"key {key_id} revoked", highlight=False)
 
 
@@ -125,7 +115,7 @@ def keys_cmd(partner_id: PartnerArg, as_json: JsonOpt = False) -> None:
     from shouhu.partners import registry
     from shouhu.storage import partners as store
 
-    rows = [registry.public_key_row(r) for r in _with(lambda e: store.keys_of(e, partner_id))]
+    rows = [registry.public_key_row(r) for r in with_serving(lambda e: store.keys_of(e, partner_id))]
     if as_json:
         print_json(rows)
         return
@@ -140,7 +130,7 @@ def publish_cmd(by: Annotated[str, typer.Option("--by", help="Who publishes (use
     """Publish the scene products' shipped disclosure pages as traceability page versions."""
     from shouhu.partners import sales
 
-    rows = _with(lambda e: sales.publish_disclosures(e, by))
+    rows = with_serving(lambda e: sales.publish_disclosures(e, by))
     if as_json:
         print_json(rows)
         return
@@ -169,7 +159,7 @@ def trigger_cmd(partner_id: PartnerArg, path: Annotated[Path, typer.Argument(hel
             made += sales.on_trigger(engine, partner_id, mode, item)
         return made
 
-    rows = _with(run)
+    rows = with_serving(run)
     _show(rows, as_json, f"{len(rows)} automatic claim(s): " + ", ".join(
         f"{r['policy_no']} {r['amount']}" for r in rows))
 
@@ -191,7 +181,7 @@ def deliver_cmd(loop: Annotated[bool, typer.Option(help="Keep delivering every -
     cipher = cipher_from_settings(get_settings())
     worker = f"{socket.gethostname()}:{os.getpid()}"
     while True:
-        done = _with(lambda e: webhooks.deliver_due(e, cipher, worker=worker, limit=limit))
+        done = with_serving(lambda e: webhooks.deliver_due(e, cipher, worker=worker, limit=limit))
         _show(done, as_json, " · ".join(f"{k} {v}" for k, v in done.items() if not isinstance(v, list)))
         if not loop:
             return
@@ -203,7 +193,7 @@ def purge_cmd() -> None:
     """Delete idempotency keys past their 72 hours."""
     from shouhu.partners import idempotency
 
-    n = _with(idempotency.purge)
+    n = with_serving(idempotency.purge)
     out.print(f"{n} idempotency key(s) purged", highlight=False)
 
 
@@ -218,7 +208,8 @@ def conformance_cmd(partner_id: PartnerArg,
 
     from shouhu.partners import conformance
 
-    report = _with(lambda e: conformance.run(e, partner_id, since=conformance.parse_since(since) if since else None))
+    start = guarded(lambda: conformance.parse_since(since)) if since else None
+    report = with_serving(lambda e: conformance.run(e, partner_id, since=start))
     if as_json:
         print_json(report)
     else:
@@ -244,7 +235,7 @@ def go_live_cmd(partner_id: PartnerArg,
     report made since the partner's last change and at most 30 days old."""
     from shouhu.partners import conformance
 
-    row = _with(lambda e: conformance.go_live(e, partner_id, by))
+    row = with_serving(lambda e: conformance.go_live(e, partner_id, by))
     _show(row, as_json, f"{partner_id} is live (report {row['live_report_id']}): "
                         f"shouhu partners keys issue {partner_id} --mode production")
 
