@@ -59,6 +59,7 @@ bench: setup ## Benchmarks at 1M customers (slow: minutes); figures go to stdout
 	$(PY) bench/bench_refresh.py --book data/bench-book-1000000 --workdir data/bench-refresh-1m
 	$(PY) bench/bench_worklist.py --customers 1000000 --tasks 1000000 --agents 5000
 	$(PY) bench/bench_journeys.py --customers 1000000 --due 20000
+	$(PY) bench/bench_partners.py --seconds 30   # partner API; PostgreSQL too when SHOUHU_TEST_POSTGRES_URL is set
 
 docs: setup ## Regenerate docs/data-model.md from the model
 	$(VENV)/bin/shouhu model docs --out docs/data-model.md

@@ -13,8 +13,10 @@ and 9999 with offsets (each was a 500 before the partner API refused them with 4
 server error (schemathesis' ``not_a_server_error`` check). Responses are not checked against the schema, as
 in the staff fuzz: error bodies are not declared per route.
 
-Examples per operation and mode: ``SHOUHU_PARTNER_FUZZ_EXAMPLES`` (default 20: about 40 s per
-backend on two cores); raise it locally to fuzz harder.
+Examples per operation and mode: ``SHOUHU_PARTNER_FUZZ_EXAMPLES`` (default 20: about 35 s per
+backend on two cores); raise it locally to fuzz harder. Both backends fuzz the intermediary; the scene
+partner, whose routes are a subset of the intermediary's, is fuzzed on SQLite only, to keep the module
+near a minute.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @dataclass
 class Seeded:
+    backend: str
     app: FastAPI
     keys: dict[str, str]
     path: dict[str, st.SearchStrategy[Any]]
@@ -130,7 +133,7 @@ def _partners(engine: Any) -> dict[str, str]:
     return {p: registry.issue_key(engine, p, "sandbox")["key"] for p in ("broker-b", "shop-a")}
 
 
-def _seed(client: Any, on: date) -> Seeded:
+def _seed(backend: str, client: Any, on: date) -> Seeded:
     """A quote, an open session, a bound policy, a change, a webhook endpoint and event: real ids to fuzz with."""
     headers = {"Authorization": f"Bearer {client.keys['broker-b']}"}
 
@@ -164,7 +167,7 @@ def _seed(client: Any, on: date) -> Seeded:
     body_seeds |= {"product_code": facts_strategy(on), "facts": facts_strategy(on),
                    "events": events_strategy(unbound["disclosures"])}
     path_seeds = {name: field(name, values | URL_TEXT) for name, values in path.items()}
-    return Seeded(client.app, dict(client.keys), path_seeds | {"state": field("state", URL_TEXT)}, body_seeds)
+    return Seeded(backend, client.app, dict(client.keys), path_seeds | {"state": field("state", URL_TEXT)}, body_seeds)
 
 
 @contextmanager
@@ -195,7 +198,7 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         with TestClient(app, base_url="http://127.0.0.1") as client:
             client.keys = _partners(engine)  # type: ignore[attr-defined]
             client.engine = engine  # type: ignore[attr-defined]
-            yield _seed(client, sales.today(registry.now_utc()))
+            yield _seed(str(request.param), client, sales.today(registry.now_utc()))
         engine.dispose()
 
 
@@ -248,6 +251,8 @@ def test_only_the_partner_operations_are_fuzzed(seeded: Seeded) -> None:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_partner_request_gets_a_server_error(seeded: Seeded, partner: str,
                                                           mode: GenerationMode) -> None:
+    if partner == "shop-a" and seeded.backend == "postgres":
+        pytest.skip("the scene partner's routes are fuzzed on SQLite; the intermediary covers them on PostgreSQL")
     headers = {"Authorization": f"Bearer {seeded.keys[partner]}"}
     errors: list[str] = []
     statuses: dict[int, int] = {}
