@@ -113,7 +113,7 @@ def test_admin_and_head_office_see_the_list_and_a_partners_calls_policies_and_de
         page = c.clients[role].get("/console/partners/broker-b").text
         assert "PPSBX0000000001" in page and "TB-77" in page and ">12.34<" in page and "u-1" not in page
         assert "张" not in page and "13912345678" not in page and "110101199003074514" not in page
-        assert "GET /partner/webhooks" in page and 'data-class="2xx">成功 2xx：<b>1</b>' in page
+        assert "GET /api/v1/partner/webhooks" in page and 'data-class="2xx">成功 2xx：<b>1</b>' in page
         assert "保单已承保" in page and "待发送/重试中" in page and "hooks.example.com" in page
         assert re.search(r'id="key-[A-Za-z0-9]{12}" data-state="live"', page)
     english = c.clients["admin"].get("/console/partners?lang=en").text

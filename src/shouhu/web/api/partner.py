@@ -27,6 +27,7 @@ from shouhu.storage import partners as store
 from shouhu.storage import traceability as trace_store
 from shouhu.web.auth import app_state
 from shouhu.web.params import Version
+from shouhu.web.telemetry import route_template
 
 router = APIRouter(prefix="/partner", tags=["partner"])
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -57,7 +58,7 @@ def error(e: ShouhuError) -> JSONResponse:
 def _log(request: Request, caller: Caller | None, status: int, err: str | None, started: float) -> None:
     if caller is None:
         return
-    route = getattr(request.scope.get("route"), "path", request.url.path)
+    route = route_template(request.app, request.scope)  # the full template, never the ids in the URL
     store.log_requests(app_state(request).engine, [{
         "partner_id": caller.partner_id, "mode": caller.mode, "at": registry.stamp(registry.now_utc()),
         "method": request.method, "route": str(route)[:128], "status_code": status, "error": err,
