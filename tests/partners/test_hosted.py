@@ -124,9 +124,10 @@ def test_full_submit_binds_once_via_hosted_and_the_partner_hears(api: TestClient
         ("issued", policy_no.group(1))]
     got = api.get("/api/v1/partner/orders/TB20261207001", headers=h(api))
     assert got.status_code == 200 and got.json()["policy_no"] == policy_no.group(1) and got.json()["via"] == "hosted"
-    queued = rows(api, "SELECT e.type, d.endpoint_id FROM webhook_event e JOIN webhook_delivery d "
+    queued = rows(api, "SELECT e.type, d.endpoint_id, e.payload FROM webhook_event e JOIN webhook_delivery d "
                        "ON d.event_id = e.event_id WHERE e.type = 'policy.bound'")
-    assert queued == [("policy.bound", hook.json()["endpoint_id"])]
+    assert [q[:2] for q in queued] == [("policy.bound", hook.json()["endpoint_id"])]
+    assert '"via": "hosted"' in queued[0][2] or '"via":"hosted"' in queued[0][2]  # the partner hears how it sold
     everything = r.text + got.text + caplog.text + " ".join(str(v) for v in stored[0])
     assert ID_NUMBER not in everything and PHONE not in everything and ID_NUMBER[-4:] + "<" not in r.text
     # submitting again, or reopening, says it is done; still one policy

@@ -290,7 +290,7 @@ def public_policy(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _event_data(p: Mapping[str, Any]) -> dict[str, Any]:
     return {k: p[k] for k in ("policy_no", "partner_order_no", "product_code", "status", "premium_fen",
-                              "cover_start", "cover_end")}
+                              "cover_start", "cover_end")} | {"via": p.get("via")}
 
 
 def own_policy(engine: Engine, caller: Caller, policy_no: str) -> dict[str, Any]:
