@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _serve import free_port, serve
 
 API = "/api/v1/partner"
 PARTNER = "bench-broker"
@@ -85,31 +85,11 @@ def prepare(url: str, workdir: Path, key_text: str) -> str:
     return key
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def start_server(url: str, workdir: Path, key_text: str, port: int, pin: bool) -> subprocess.Popen[bytes]:
     env = os.environ | {"SHOUHU_SERVING_URL": url, "SHOUHU_ENCRYPTION_KEY": key_text,
                         "SHOUHU_DATA_DIR": str(workdir / "data"), "SHOUHU_MODE": "development"}
-    cmd = [str(Path(sys.executable).with_name("shouhu")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if pin:
-        cmd = ["taskset", "-c", "0", *cmd]
-    log = open(workdir / "server.log", "ab")  # noqa: SIM115 - the server process keeps it
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited ({server.returncode}); see {workdir / 'server.log'}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not come up in 120 s")
+    return serve(env, workdir, port, pin=pin, wait_s=120)
 
 
 # --- the clients ----------------------------------------------------------------------------------

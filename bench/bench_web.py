@@ -32,9 +32,7 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -42,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _serve import free_port, serve
 
 DEFAULT_WAREHOUSE = Path("/data/bench-refresh-1m/warehouse.duckdb")
 DEFAULT_WORKDIR = Path("/data/bench-web")
@@ -159,33 +158,12 @@ def prepare(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 # --- serve and drive ----------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def start_server(url: str, args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]:
     env = os.environ | {"SHOUHU_SERVING_URL": url, "SHOUHU_WAREHOUSE_URL": f"duckdb:///{args.warehouse}",
                         "SHOUHU_ENCRYPTION_KEY": key_text(args.workdir), "SHOUHU_DATA_DIR": str(args.workdir),
                         "SHOUHU_MODE": "development"}
-    shouhu = Path(sys.executable).with_name("shouhu")
-    cmd = [str(shouhu), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if args.pin:
-        cmd = ["taskset", "-c", "0", *cmd]
-    log = open(args.workdir / "server.log", "ab")  # noqa: SIM115 - the server process keeps it
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited ({server.returncode}); see {args.workdir / 'server.log'}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not come up in 300 s")
+    return serve(env, args.workdir, port, pin=args.pin, wait_s=300)
 
 
 def wrk(port: int, paths: list[str], token: str, connections: int, seconds: float, args: argparse.Namespace,
